@@ -1,0 +1,172 @@
+"""Outbound UTILMD: build, store in the outbox with its references, hand to the transport (once per key)."""
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, select
+from temporalio import activity
+
+from activities.contracts import get_contract
+from activities.errors import business_error
+from edifact.envelope import Interchange, Party, serialize_interchange
+from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd
+from models.base import utcnow
+from models.contracts import MarketLocation
+from models.customers import Customer
+from models.messages import Direction, MarketMessage, MessageState
+from models.process import SendUtilmd, SentMessage
+from models.tenancy import Tenant
+from rules.calendar import day_start
+from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
+
+
+def new_reference(length: int) -> str:
+    return uuid.uuid4().hex.upper()[:length]
+
+
+def tenant_partner_id(tenant: Tenant, division: str) -> str:
+    if division == "gas":
+        if not tenant.gas_market_partner_id:
+            raise business_error(f"tenant {tenant.id} has no DVGW code number for gas", "TenantIncomplete")
+        return tenant.gas_market_partner_id
+    return tenant.market_partner_id
+
+
+class DropFolderTransport:
+    """Writes each outbound interchange as a file into ``outbox/<tenant>/<receiver>/``; rewriting is harmless."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, tenant_id: str, receiver: str, reference: str, raw: bytes) -> Path:
+        target = self.folder / tenant_id / receiver / f"{reference}.edi"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(raw)
+        os.replace(temporary, target)
+        return target
+
+
+class MarketActivities:
+    def __init__(self, engine: Engine, transport: DropFolderTransport) -> None:
+        self.engine = engine
+        self.transport = transport
+
+    @activity.defn
+    def send_utilmd(self, request: SendUtilmd) -> SentMessage:
+        """Build and send the request once per business key; a retry returns the message already stored."""
+        with Session(self.engine) as session:
+            message = session.exec(
+                select(MarketMessage).where(MarketMessage.business_key == request.business_key)
+            ).first()
+            if message is None:
+                message = self._store(session, request)
+            assert message.id is not None and message.transaction_id and message.receiver
+            assert message.interchange_ref and message.tenant_id and message.pruefidentifikator
+            self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw)
+            if message.state != MessageState.SENT:
+                message.state = MessageState.SENT
+                message.processed_at = utcnow()
+                session.add(message)
+                session.commit()
+            return SentMessage(
+                message_id=message.id,
+                transaction_id=message.transaction_id,
+                pruefidentifikator=message.pruefidentifikator,
+                receiver=message.receiver,
+                sent_at=message.created_at,
+            )
+
+    def _store(self, session: Session, request: SendUtilmd) -> MarketMessage:
+        contract = get_contract(session, request.contract_id)
+        tenant = session.get(Tenant, contract.tenant_id)
+        customer = session.get(Customer, contract.customer_id)
+        location = session.get(MarketLocation, contract.location_id)
+        assert tenant is not None and customer is not None and location is not None
+        division = contract.division
+        if request.kind == "cancellation":
+            if not contract.previous_supplier_id:
+                raise business_error(
+                    f"contract {contract.contract_number} names no previous supplier to cancel at",
+                    "MissingPreviousSupplier",
+                )
+            receiver = contract.previous_supplier_id
+        else:
+            receiver = location.grid_operator_id
+        sender = tenant_partner_id(tenant, division)
+        pid = exchange(request.kind, division).request
+        now = utcnow().replace(second=0, microsecond=0)
+        transaction_id = new_reference(32)
+        supply_instant = day_start(request.start, division)
+        message = UtilmdMessage(
+            division=Division(division),
+            association=ASSOCIATION[division],
+            pruefidentifikator=pid,
+            message_reference=new_reference(14),
+            category="E35" if request.kind == "cancellation" else "E01",
+            document_number=new_reference(20),
+            document_date=now,
+            sender=sender,
+            receiver=receiver,
+            sender_code_list=NAD_CODE_LIST[division],
+            receiver_code_list=NAD_CODE_LIST[division],
+            transaction_id=transaction_id,
+            transaction_reason=contract.transaction_reason,
+            malo_id=location.malo_id,
+            start=supply_instant if request.kind == "registration" else None,
+            end=supply_instant if request.kind == "cancellation" and division == "strom" else None,
+            end_at=supply_instant if request.kind == "cancellation" and division == "gas" else None,
+            annual_consumption_kwh=contract.annual_consumption_kwh if request.kind == "registration" else None,
+            customer=UtilmdParty(
+                last_name=customer.last_name or None,
+                first_name=customer.first_name or None,
+                company=customer.company or None,
+            ),
+            customer_address=UtilmdParty(
+                street=location.street or None,
+                house_number=location.house_number or None,
+                postcode=location.postcode or None,
+                city=location.city or None,
+                country="DE",
+            )
+            if request.kind == "registration"
+            else None,
+        )
+        reference = new_reference(14)
+        raw = serialize_interchange(
+            Interchange(
+                sender=Party(id=sender, qualifier=UNB_QUALIFIER[division]),
+                receiver=Party(id=receiver, qualifier=UNB_QUALIFIER[division]),
+                prepared_at=now,
+                reference=reference,
+                messages=[build_utilmd(message)],
+            )
+        )
+        session.execute(
+            insert(MarketMessage)
+            .values(
+                tenant_id=tenant.id,
+                direction=Direction.OUTBOUND,
+                state=MessageState.QUEUED,
+                business_key=request.business_key,
+                message_type="UTILMD",
+                pruefidentifikator=pid,
+                sender=sender,
+                receiver=receiver,
+                interchange_ref=reference,
+                document_number=message.document_number,
+                transaction_id=transaction_id,
+                malo_id=location.malo_id,
+                raw=raw,
+                sha256=hashlib.sha256(raw).hexdigest(),
+                workflow_id=request.workflow_id,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["business_key"])
+        )
+        session.commit()
+        return session.exec(select(MarketMessage).where(MarketMessage.business_key == request.business_key)).one()

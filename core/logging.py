@@ -1,0 +1,42 @@
+"""One logging set-up per process: console on a terminal, JSON otherwise; activity context on every line."""
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from temporalio import activity
+
+
+def _activity_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Add workflow id, run id and activity type when the line is logged inside an activity."""
+    if activity.in_activity():
+        info = activity.info()
+        event.setdefault("workflow_id", info.workflow_id)
+        event.setdefault("run_id", info.workflow_run_id)
+        event.setdefault("activity", info.activity_type)
+    return event
+
+
+def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
+    if json is None:
+        json = not sys.stderr.isatty()
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _activity_context,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def get_logger(**context: Any) -> Any:
+    return structlog.get_logger().bind(**context)

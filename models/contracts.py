@@ -1,0 +1,127 @@
+"""Market locations, meters, tariffs with dated prices, supply contracts and their budget-billing plans."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import instant, money, price, quantity, text_code, utcnow
+
+
+class Division(StrEnum):
+    STROM = "strom"
+    GAS = "gas"
+
+
+class ContractState(StrEnum):
+    ORDERED = "ordered"
+    CANCELLING_PREVIOUS = "cancelling_previous"
+    REGISTERING = "registering"
+    CLEARING = "clearing"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
+
+
+class MarketLocation(SQLModel, table=True):
+    __tablename__ = "market_location"
+    __table_args__ = (UniqueConstraint("tenant_id", "malo_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    malo_id: str = Field(max_length=11)
+    division: str = text_code(10)
+    grid_operator_id: str = Field(foreign_key="market_partner.id")
+    street: str = ""
+    house_number: str = ""
+    postcode: str = ""
+    city: str = ""
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class Meter(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "meter_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    location_id: int = Field(foreign_key="market_location.id", index=True)
+    meter_number: str = Field(max_length=40)
+    melo_id: str | None = Field(default=None, max_length=33)
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class Tariff(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    division: str = text_code(10)
+
+
+class TariffPrice(SQLModel, table=True):
+    """A price version, valid from its date until the next version of the same tariff."""
+
+    __tablename__ = "tariff_price"
+    __table_args__ = (UniqueConstraint("tariff_id", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tariff_id: int = Field(foreign_key="tariff.id", index=True)
+    valid_from: date
+    working_price: Decimal = price(description="EUR per kWh, net")
+    base_price_per_year: Decimal = price(description="EUR per year, net")
+
+
+class Contract(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "contract_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    contract_number: str = Field(max_length=40)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    account_id: int = Field(foreign_key="contract_account.id", index=True)
+    location_id: int = Field(foreign_key="market_location.id", index=True)
+    tariff_id: int = Field(foreign_key="tariff.id")
+    mandate_id: int | None = Field(default=None, foreign_key="sepa_mandate.id")
+    division: str = text_code(10)
+    state: str = text_code(30, default=ContractState.ORDERED)
+    transaction_reason: str = text_code(3, default="E03", description="E01 move-in, E03 supplier switch")
+    wished_start: date
+    supply_start: date | None = None
+    supply_end: date | None = None
+    annual_consumption_kwh: Decimal = quantity()
+    previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")
+    cancel_previous: bool = False
+    previous_customer_number: str | None = None
+    workflow_id: str | None = None
+    created_at: datetime = instant(default_factory=utcnow)
+    updated_at: datetime = instant(default_factory=utcnow)
+
+
+class BudgetPlan(SQLModel, table=True):
+    __tablename__ = "budget_plan"
+    __table_args__ = (UniqueConstraint("business_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    business_key: str = Field(max_length=120)
+    valid_from: date
+    annual_net: Decimal = money()
+    annual_vat: Decimal = money()
+    annual_gross: Decimal = money()
+    instalment: Decimal = money()
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class BudgetInstalment(SQLModel, table=True):
+    __tablename__ = "budget_instalment"
+    __table_args__ = (UniqueConstraint("plan_id", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="budget_plan.id", index=True)
+    due_date: date
+    amount: Decimal = money()

@@ -1,0 +1,175 @@
+"""Plain pydantic DTOs that cross the Temporal boundary (workflow, activity, signal and update inputs)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class SupplyStartInput(BaseModel):
+    tenant_id: str
+    contract_id: int
+    contract_number: str
+
+
+class ContractSnapshot(BaseModel):
+    """What the supply-start process needs to know about its contract."""
+
+    tenant_id: str
+    contract_id: int
+    contract_number: str
+    customer_number: str
+    division: str
+    malo_id: str
+    grid_operator_id: str
+    previous_supplier_id: str | None
+    cancel_previous: bool
+    wished_start: date
+    state: str
+
+
+class SendUtilmd(BaseModel):
+    """Ask the outbound adapter to build and send one UTILMD request for a contract."""
+
+    tenant_id: str
+    contract_id: int
+    kind: Literal["cancellation", "registration"]
+    start: date
+    business_key: str
+    workflow_id: str
+
+
+class SentMessage(BaseModel):
+    message_id: int
+    transaction_id: str
+    pruefidentifikator: str
+    receiver: str
+    sent_at: datetime
+
+
+class MarketAnswer(BaseModel):
+    """An inbound UTILMD answer routed to the process that asked (signal payload)."""
+
+    message_id: int
+    pruefidentifikator: str
+    sender: str
+    reference_transaction: str | None = None
+    malo_id: str | None = None
+    answer_code: str | None = None
+    answer_code_list: str | None = None
+    start: date | None = None
+    end: date | None = None
+    next_possible_date: date | None = None
+    free_text: str | None = None
+    previous_supplier: str | None = None
+    annual_consumption_kwh: Decimal | None = None
+
+
+class TaskRequest(BaseModel):
+    tenant_id: str
+    business_key: str
+    queue: str
+    kind: str
+    title: str
+    description: str = ""
+    workflow_id: str
+    contract_id: int | None = None
+    allowed_decisions: list[str]
+    due_at: datetime | None = None
+    priority: int = 3
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskDecision(BaseModel):
+    """A clerk's decision on a task (update payload)."""
+
+    task_id: int
+    decision: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    decided_by: str = "unknown"
+
+
+class TaskClose(BaseModel):
+    task_id: int
+    state: Literal["done", "cancelled"]
+    decision: TaskDecision | None = None
+
+
+class TaskEscalation(BaseModel):
+    task_id: int
+    queue: str
+    priority: int
+
+
+class ContractStateChange(BaseModel):
+    contract_id: int
+    state: str
+    supply_start: date | None = None
+
+
+class ContractCorrection(BaseModel):
+    """Data a clerk corrects before a registration is sent again; unset fields stay as they are."""
+
+    contract_id: int
+    malo_id: str | None = None
+    grid_operator_id: str | None = None
+    wished_start: date | None = None
+
+
+class ContractRef(BaseModel):
+    contract_id: int
+
+
+class LetterRequest(BaseModel):
+    contract_id: int
+    reason: str = ""
+
+
+class DocumentRef(BaseModel):
+    document_id: int
+    sha256: str
+
+
+class BudgetPlanSummary(BaseModel):
+    plan_id: int
+    instalment: Decimal
+    first_due: date
+    annual_gross: Decimal
+
+
+class InboundInput(BaseModel):
+    tenant_id: str
+    message_id: int
+
+
+class Delivery(BaseModel):
+    """One answer found in an interchange and the process it belongs to (None: no process matches)."""
+
+    workflow_id: str | None
+    answer: MarketAnswer
+    problem: str | None = None
+
+
+class InboundResult(BaseModel):
+    state: str
+    error: str | None = None
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+
+class SignalDelivery(BaseModel):
+    workflow_id: str
+    answer: MarketAnswer
+
+
+class ProcessStatus(BaseModel):
+    state: str
+    waiting_for: str | None = None
+    open_task_ids: list[int] = Field(default_factory=list)
+    supply_start: date | None = None
+
+
+class InboundOutcome(BaseModel):
+    message_id: int
+    state: str
+    error: str | None = None

@@ -1,0 +1,45 @@
+"""Tenants (the client suppliers) and their API keys."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import instant, money, text_code, utcnow
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+
+
+class Tenant(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40, description="short slug, e.g. 'stadtwerke-nord'")
+    name: str
+    market_partner_id: str = Field(max_length=13, description="BDEW code number (Strom)")
+    gas_market_partner_id: str | None = Field(default=None, max_length=13, description="DVGW code number (Gas)")
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    phone: str = ""
+    email: str = ""
+    release_limit: Decimal | None = money(default=None, nullable=True)
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    role: str = text_code(20)
+    key_hash: str = Field(max_length=64, description="sha256 of the key; the key itself is never stored")
+    prefix: str = Field(max_length=16, description="first characters, to recognise a key in lists")
+    label: str = ""
+    created_at: datetime = instant(default_factory=utcnow)
+    revoked_at: datetime | None = instant(default=None, nullable=True)

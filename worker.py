@@ -1,0 +1,77 @@
+"""The worker: registers every workflow and activity on the task queue. Run as many as needed."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.contracts import ContractActivities
+from activities.documents import DocumentActivities
+from activities.inbox import InboxActivities, deliver_answer
+from activities.market import DropFolderTransport, MarketActivities
+from activities.tasks import TaskActivities
+from core.db import make_engine
+from core.settings import Settings
+from workflows.inbound import InboundMessageWorkflow
+from workflows.supply_start import SupplyStartWorkflow
+
+WORKFLOWS = [SupplyStartWorkflow, InboundMessageWorkflow]
+MAX_CONCURRENT_ACTIVITIES = 16
+
+
+def activities(engine: Engine, settings: Settings) -> list[object]:
+    contracts = ContractActivities(engine)
+    documents = DocumentActivities(engine)
+    inbox = InboxActivities(engine)
+    market = MarketActivities(engine, DropFolderTransport(settings.outbox_path))
+    tasks = TaskActivities(engine)
+    return [
+        contracts.load_contract,
+        contracts.set_contract_state,
+        contracts.correct_contract,
+        contracts.create_budget_plan,
+        documents.welcome_letter,
+        documents.order_cancelled_letter,
+        inbox.process_inbound,
+        inbox.mark_inbound,
+        deliver_answer,
+        market.send_utilmd,
+        tasks.create_task,
+        tasks.close_task,
+        tasks.escalate_task,
+    ]
+
+
+def build_worker(client: Client, engine: Engine, settings: Settings, *, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities(engine, settings),
+        activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        max_cached_workflows=2000,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    from core.db import database_url
+    from core.logging import configure_logging, get_logger
+    from core.temporal import connect
+
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(database_url(settings), pool_size=MAX_CONCURRENT_ACTIVITIES)
+    client = await connect(settings)
+    worker = build_worker(client, engine, settings)
+    get_logger().info("worker polling", task_queue=settings.task_queue, temporal=settings.temporal_target)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    from core.settings import get_settings
+
+    asyncio.run(run_worker(get_settings()))

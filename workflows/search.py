@@ -1,0 +1,11 @@
+"""Custom search attributes that let operators find any case in the Temporal UI."""
+
+from temporalio.common import SearchAttributeKey
+
+TENANT = SearchAttributeKey.for_keyword("BpoTenant")
+CUSTOMER_NUMBER = SearchAttributeKey.for_keyword("BpoCustomerNumber")
+MALO = SearchAttributeKey.for_keyword("BpoMaLo")
+PROCESS_STATE = SearchAttributeKey.for_keyword("BpoProcessState")
+CLEARING_REASON = SearchAttributeKey.for_keyword("BpoClearingReason")
+
+ALL = (TENANT, CUSTOMER_NUMBER, MALO, PROCESS_STATE, CLEARING_REASON)
