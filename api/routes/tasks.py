@@ -1,0 +1,132 @@
+"""The clerks' task inbox: list, read, decide. A decision moves the waiting process on."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.auth import Principal, require
+from api.deps import ClientDep, SessionDep
+from api.errors import not_found
+from models.base import utcnow
+from models.process import TaskDecision
+from models.tasks import Task, TaskState
+from models.tenancy import Role
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+Clerk = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR)]
+SUPERVISOR_QUEUE = "supervisor"
+
+
+class TaskView(BaseModel):
+    id: int
+    queue: str
+    kind: str
+    priority: int
+    state: str
+    title: str
+    description: str
+    workflow_id: str | None
+    contract_id: int | None
+    data: dict[str, Any]
+    allowed_decisions: list[str]
+    due_at: datetime | None
+    overdue: bool
+    decision: str | None
+    decision_data: dict[str, Any] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(min_length=1, max_length=60)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def view(task: Task, now: datetime) -> TaskView:
+    assert task.id is not None
+    overdue = task.state == TaskState.OPEN and task.due_at is not None and task.due_at < now
+    return TaskView(**task.model_dump(exclude={"tenant_id", "business_key"}), overdue=overdue)
+
+
+def visible(principal: Principal, task: Task) -> bool:
+    if task.tenant_id != principal.tenant_id:
+        return False
+    return task.queue != SUPERVISOR_QUEUE or principal.role in (Role.SUPERVISOR, Role.OPERATOR)
+
+
+@router.get("", response_model=list[TaskView])
+def list_tasks(
+    principal: Clerk,
+    session: SessionDep,
+    queue: str | None = None,
+    state: Annotated[str | None, Query(pattern="^(open|done|cancelled)$")] = "open",
+    due_before: datetime | None = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[TaskView]:
+    """Tasks of the caller's tenant, most urgent first; supervisors also see the supervisor queue."""
+    now = utcnow()
+    query = select(Task).where(Task.tenant_id == principal.tenant_id)
+    if principal.role == Role.CLERK:
+        query = query.where(Task.queue != SUPERVISOR_QUEUE)
+    if queue:
+        query = query.where(Task.queue == queue)
+    if state:
+        query = query.where(Task.state == state)
+    if due_before:
+        query = query.where(col(Task.due_at) < due_before)
+    if overdue:
+        query = query.where(col(Task.due_at) < now, Task.state == TaskState.OPEN)
+    query = query.order_by(col(Task.priority), col(Task.due_at).nulls_last(), col(Task.id)).limit(limit)
+    return [view(task, now) for task in session.exec(query).all()]
+
+
+@router.get("/{task_id}", response_model=TaskView)
+def get_task(task_id: int, principal: Clerk, session: SessionDep) -> TaskView:
+    task = session.get(Task, task_id)
+    if task is None or not visible(principal, task):
+        raise not_found(f"task {task_id}")
+    return view(task, utcnow())
+
+
+@router.post("/{task_id}/decision", response_model=TaskView)
+async def decide(task_id: int, body: DecisionIn, principal: Clerk, session: SessionDep, client: ClientDep) -> TaskView:
+    """Check the decision against the allowed ones, hand it to the process and return the recorded task."""
+    task = session.get(Task, task_id)
+    if task is None or not visible(principal, task):
+        raise not_found(f"task {task_id}")
+    if task.state != TaskState.OPEN:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} is {task.state}, not open")
+    if body.decision not in task.allowed_decisions:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "loc": ["body", "decision"],
+                    "msg": f"decision must be one of {', '.join(task.allowed_decisions)}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    if task.workflow_id is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} belongs to no process")
+    decision = TaskDecision(task_id=task_id, decision=body.decision, data=body.data, decided_by=principal.name)
+    try:
+        await client.get_workflow_handle(task.workflow_id).execute_update("decide", decision)
+    except WorkflowUpdateFailedError as failed:
+        message = str(failed.cause.message if hasattr(failed.cause, "message") else failed.cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the process refused the decision: {message}") from failed
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the process is no longer running") from error
+        raise
+    session.expire_all()
+    refreshed = session.get(Task, task_id)
+    assert refreshed is not None
+    return view(refreshed, utcnow())
