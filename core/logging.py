@@ -36,6 +36,16 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("fontTools", "weasyprint"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").addFilter(_KnownFontNotice())
+
+
+class _KnownFontNotice(logging.Filter):
+    """WeasyPrint warns on every PDF when HarfBuzz-Subset is missing; the output is the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HarfBuzz-Subset" not in record.getMessage()
 
 
 def get_logger(**context: Any) -> Any:

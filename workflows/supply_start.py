@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         TaskRequest,
     )
     from rules.calendar import BERLIN, answer_deadline, earliest_supply_start, latest_transmission_day
+    from rules.ids import validate_malo_id, validate_market_partner_id
     from rules.market_processes import Exchange, exchange
     from workflows import search
     from workflows.clerk import ClerkDesk
@@ -69,6 +70,11 @@ class SupplyStartWorkflow:
         start = decision.data.get("start")
         if start is not None:
             date.fromisoformat(str(start))
+        # A correction the activity would refuse must be refused here: afterwards it would fail the process.
+        if decision.data.get("malo_id") is not None:
+            validate_malo_id(str(decision.data["malo_id"]))
+        if decision.data.get("grid_operator_id") is not None:
+            validate_market_partner_id(str(decision.data["grid_operator_id"]))
         proposal = self.desk.requests[decision.task_id].data.get("proposed_start")
         if decision.decision == "take_next_date" and not (start or proposal):
             raise ValueError("no date was proposed: give the new supply start as data.start (YYYY-MM-DD)")

@@ -1,0 +1,129 @@
+"""Master data an operator sets up by hand: tenants, keys, market partners, tariffs."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich import print as rprint
+from sqlmodel import Session, select
+
+from api.auth import issue_key
+from core.db import get_engine
+from models.contracts import Division, Tariff, TariffPrice
+from models.parties import MarketPartner, PartnerRole
+from models.tenancy import Role, Tenant
+from rules.ids import InvalidIdentifier, validate_market_partner_id
+
+tenant_app = typer.Typer(help="Tenants (the client suppliers).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+partner_app = typer.Typer(help="Market partners (grid operators, other suppliers).", no_args_is_help=True)
+tariff_app = typer.Typer(help="Tariffs and their dated prices.", no_args_is_help=True)
+
+
+def _partner_id(value: str) -> str:
+    try:
+        return validate_market_partner_id(value)
+    except InvalidIdentifier as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@tenant_app.command("add")
+def tenant_add(
+    tenant_id: Annotated[str, typer.Argument(help="short slug, e.g. stadtwerke-nord")],
+    name: Annotated[str, typer.Option(help="company name")],
+    mp_id: Annotated[str, typer.Option(help="BDEW code number (Strom)", callback=_partner_id)],
+    gas_mp_id: Annotated[str | None, typer.Option(help="DVGW code number (Gas)")] = None,
+    street: str = "",
+    postcode: str = "",
+    city: str = "",
+    phone: str = "",
+    email: str = "",
+) -> None:
+    """Add a tenant (or update its data)."""
+    gas = _partner_id(gas_mp_id) if gas_mp_id else None
+    with Session(get_engine()) as session:
+        tenant = session.get(Tenant, tenant_id) or Tenant(id=tenant_id, name=name, market_partner_id=mp_id)
+        for field, value in dict(
+            name=name,
+            market_partner_id=mp_id,
+            gas_market_partner_id=gas,
+            street=street,
+            postcode=postcode,
+            city=city,
+            phone=phone,
+            email=email,
+        ).items():
+            setattr(tenant, field, value)
+        session.add(tenant)
+        session.commit()
+    rprint(f"tenant [bold]{tenant_id}[/bold] saved")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    with Session(get_engine()) as session:
+        for tenant in session.exec(select(Tenant).order_by(Tenant.id)).all():
+            rprint(f"{tenant.id}\t{tenant.name}\t{tenant.market_partner_id}\t{tenant.gas_market_partner_id or '-'}")
+
+
+@key_app.command("add")
+def key_add(
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    role: Annotated[Role, typer.Option(help="what the key may do")],
+    label: Annotated[str, typer.Option(help="who holds the key")] = "",
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    with Session(get_engine()) as session:
+        if session.get(Tenant, tenant) is None:
+            raise typer.BadParameter(f"tenant {tenant} does not exist", param_hint="--tenant")
+        key = issue_key(session, tenant, role, label)
+    rprint(f"API key for [bold]{tenant}[/bold] as {role.value} (shown once):")
+    print(key)
+
+
+@partner_app.command("add")
+def partner_add(
+    partner_id: Annotated[str, typer.Argument(help="13-digit code number", callback=_partner_id)],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[PartnerRole, typer.Option()],
+    division: Annotated[Division | None, typer.Option()] = None,
+) -> None:
+    """Add a market partner to the directory (or update it)."""
+    with Session(get_engine()) as session:
+        partner = session.get(MarketPartner, partner_id) or MarketPartner(id=partner_id, name=name, role=role)
+        partner.name, partner.role = name, role
+        partner.division = division.value if division else None
+        session.add(partner)
+        session.commit()
+    rprint(f"partner [bold]{partner_id}[/bold] saved")
+
+
+@tariff_app.command("add")
+def tariff_add(
+    tenant: Annotated[str, typer.Option()],
+    code: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    division: Annotated[Division, typer.Option()],
+    working_price: Annotated[str, typer.Option(help="EUR per kWh, net, e.g. 0.3245")],
+    base_price: Annotated[str, typer.Option(help="EUR per year, net, e.g. 120.00")],
+    valid_from: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+) -> None:
+    """Add a tariff, or a new price version of an existing one."""
+    with Session(get_engine()) as session:
+        tariff = session.exec(select(Tariff).where(Tariff.tenant_id == tenant, Tariff.code == code)).first()
+        if tariff is None:
+            tariff = Tariff(tenant_id=tenant, code=code, name=name, division=division)
+            session.add(tariff)
+            session.flush()
+        assert tariff.id is not None
+        session.add(
+            TariffPrice(
+                tariff_id=tariff.id,
+                valid_from=date.fromisoformat(valid_from),
+                working_price=Decimal(working_price),
+                base_price_per_year=Decimal(base_price),
+            )
+        )
+        session.commit()
+    rprint(f"tariff [bold]{code}[/bold]: price from {valid_from} saved")
