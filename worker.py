@@ -1,8 +1,10 @@
 """The worker: registers every workflow and activity on the task queue. Run as many as needed."""
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -22,7 +24,7 @@ WORKFLOWS = [SupplyStartWorkflow, InboundMessageWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 16
 
 
-def activities(engine: Engine, settings: Settings) -> list[object]:
+def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     contracts = ContractActivities(engine)
     documents = DocumentActivities(engine)
     inbox = InboxActivities(engine)

@@ -1,5 +1,7 @@
 """Contract state, corrections and the budget-billing plan of a starting supply."""
 
+from datetime import date
+
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
@@ -34,7 +36,7 @@ def get_contract(session: Session, contract_id: int) -> Contract:
     return contract
 
 
-def price_valid_on(session: Session, tariff_id: int, on: object) -> TariffPrice:
+def price_valid_on(session: Session, tariff_id: int, on: date) -> TariffPrice:
     price = session.exec(
         select(TariffPrice)
         .where(TariffPrice.tariff_id == tariff_id, TariffPrice.valid_from <= on)
@@ -119,7 +121,7 @@ class ContractActivities:
             if existing is None:
                 existing = self._insert_plan(session, contract, key)
             first_due = session.exec(
-                select(BudgetInstalment.due_date)
+                select(col(BudgetInstalment.due_date))
                 .where(BudgetInstalment.plan_id == existing.id)
                 .order_by(col(BudgetInstalment.due_date))
             ).first()
@@ -158,7 +160,7 @@ class ContractActivities:
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["business_key"])
-            .returning(BudgetPlan.id)  # type: ignore[arg-type]
+            .returning(col(BudgetPlan.id))
         )
         plan_id = session.execute(statement).scalar()
         if plan_id is not None:

@@ -2,13 +2,14 @@
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 from temporalio import activity
 
 
-def _activity_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _activity_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Add workflow id, run id and activity type when the line is logged inside an activity."""
     if activity.in_activity():
         info = activity.info()

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.base import utcnow
 from models.contracts import Contract, ContractState, MarketLocation, Meter, Tariff
@@ -99,15 +99,7 @@ def _check(session: Session, tenant: Tenant, order: ContractOrder, today: date) 
         running = session.exec(
             select(Contract.contract_number).where(
                 Contract.location_id == location.id,
-                Contract.state.in_(
-                    [
-                        ContractState.ORDERED,
-                        ContractState.REGISTERING,
-                        ContractState.ACTIVE,  # type: ignore[attr-defined]
-                        ContractState.CANCELLING_PREVIOUS,
-                        ContractState.CLEARING,
-                    ]
-                ),
+                col(Contract.state).notin_([ContractState.CANCELLED, ContractState.ENDED]),
             )
         ).first()
         if running is not None:

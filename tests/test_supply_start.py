@@ -43,7 +43,7 @@ async def test_happy_path_strom(engine: Engine, client: Client, settings: Settin
         )
         status = await client.get_workflow_handle_for(SupplyStartWorkflow.run, wf).result()
     assert status.state == "active"
-    row = contract_row(engine, contract.id)
+    row = contract_row(engine, contract.id or 0)
     assert row.state == "active" and row.supply_start == start
     with Session(engine) as session:
         plan = session.exec(select(BudgetPlan).where(BudgetPlan.contract_id == contract.id)).one()

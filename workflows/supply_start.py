@@ -69,7 +69,11 @@ class SupplyStartWorkflow:
         self.desk.validate(decision)
         start = decision.data.get("start")
         if start is not None:
-            date.fromisoformat(str(start))
+            chosen = date.fromisoformat(str(start))
+            # A start too early would be asked about again under the same task key and loop (same decision).
+            if latest_transmission_day(chosen) < self._today():
+                earliest = earliest_supply_start(self._today())
+                raise ValueError(f"supply start {chosen} can no longer be registered; the earliest is {earliest}")
         # A correction the activity would refuse must be refused here: afterwards it would fail the process.
         if decision.data.get("malo_id") is not None:
             validate_malo_id(str(decision.data["malo_id"]))

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 10:02:26.482872
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "bd3657e3ac97"
