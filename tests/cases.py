@@ -121,9 +121,10 @@ class Case:
             return list(session.exec(query).all())
 
 
-def task_row(engine: Engine, task_id: int) -> Task:
+def task_row(engine: Engine, task: Task | int) -> Task:
+    """The task as it is stored now."""
     with Session(engine) as session:
-        row = session.get(Task, task_id)
+        row = session.get(Task, task if isinstance(task, int) else task.id)
         assert row is not None
         return row
 

@@ -108,9 +108,7 @@ VARIANTS = [
         "50363198100",
     ),
     # Summer time starts on 30.03.2025: midnight is 23:00 UTC the day before, the gas day starts at 04:00 UTC.
-    Variant(
-        "dst-start", date(2025, 3, 30), datetime(2025, 3, 27, 16, 5, tzinfo=UTC), "A-1+2:3'4?5", "10017211334"
-    ),
+    Variant("dst-start", date(2025, 3, 30), datetime(2025, 3, 27, 16, 5, tzinfo=UTC), "A-1+2:3'4?5", "10017211334"),
     # Summer time ends on 26.10.2025: midnight is 22:00 UTC the day before, the gas day starts at 05:00 UTC.
     Variant(
         "dst-end",
@@ -131,9 +129,7 @@ ADDRESS = UtilmdParty(
     city="Weimar",
     country="DE",
 )
-LOCATION = UtilmdParty(
-    street="Haydnstr.", house_number="24", postcode="45739", city="Oer-Erkenschwick", country="DE"
-)
+LOCATION = UtilmdParty(street="Haydnstr.", house_number="24", postcode="45739", city="Oer-Erkenschwick", country="DE")
 
 
 def utilmd(pid: str, v: Variant, category: str, **fields: Any) -> UtilmdMessage:
@@ -387,8 +383,7 @@ def test_serialized_envelope_for_strom() -> None:
 
 def test_interchange_with_several_messages() -> None:
     messages = [
-        BUILDERS["55003"](v).model_copy(update={"message_reference": f"MSG{i}"})
-        for i, v in enumerate(VARIANTS)
+        BUILDERS["55003"](v).model_copy(update={"message_reference": f"MSG{i}"}) for i, v in enumerate(VARIANTS)
     ]
     parsed = parse_interchange(serialize(*messages))
     assert parsed.reference == "ICREF1"
@@ -400,9 +395,9 @@ def test_interchange_with_several_messages() -> None:
 
 names = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=35)
 words = st.text(string.ascii_letters + "äöüßÄÖÜ&.-+:'?", min_size=1, max_size=20)
-minutes = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
-).map(lambda moment: moment.replace(second=0, microsecond=0))
+minutes = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)).map(
+    lambda moment: moment.replace(second=0, microsecond=0)
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -510,9 +505,7 @@ JSON_FIELDS = {
     "lieferbeginndatuminbearbeitung": "processing_date",
     "naechsteBearbeitung": "next_processing_date",
 }
-DATE_FIELDS = {
-    name for name, info in UtilmdMessage.model_fields.items() if "datetime" in str(info.annotation)
-}
+DATE_FIELDS = {name for name, info in UtilmdMessage.model_fields.items() if "datetime" in str(info.annotation)}
 NAMED_PIDS = [*(f"5500{i}" for i in (1, 2, 3)), "55016", "55017", "55018", "55036"]
 NAMED_PIDS += [*(f"4400{i}" for i in (1, 2, 3)), "44016", "44017", "44018", "44036"]
 

@@ -101,9 +101,7 @@ def test_annual_cost_gas_at_reduced_rate() -> None:
 
 
 @given(consumptions, working_prices, base_prices, dates, divisions)
-def test_annual_cost_properties(
-    consumption: Decimal, working: Decimal, base: Decimal, on: date, division: str
-) -> None:
+def test_annual_cost_properties(consumption: Decimal, working: Decimal, base: Decimal, on: date, division: str) -> None:
     tariff = PriceVersion(valid_from=on, working_price=working, base_price_per_year=base)
     cost = annual_cost(consumption, tariff, on, division)
     exact_net = consumption * working + base
@@ -256,9 +254,7 @@ def test_first_instalment_due_counts_notice_from_later_issue_date() -> None:
 
 
 @given(dates, st.one_of(st.none(), dates))
-def test_first_instalment_due_is_the_next_1st_or_15th_after_notice(
-    supply_start: date, issued: date | None
-) -> None:
+def test_first_instalment_due_is_the_next_1st_or_15th_after_notice(supply_start: date, issued: date | None) -> None:
     due = first_instalment_due(supply_start, issued_on=issued)
     earliest = max(supply_start, issued or supply_start) + timedelta(days=14)
     assert due.day in (1, 15)

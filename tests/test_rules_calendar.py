@@ -21,9 +21,7 @@ from rules.calendar import (
 
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 divisions = st.sampled_from(["strom", "gas"])
-aware_instants = st.datetimes(
-    min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.just(UTC)
-)
+aware_instants = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.just(UTC))
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -237,9 +235,7 @@ def test_answer_deadline(sent_at: datetime, hour: int | None, deadline: datetime
 
 
 @given(aware_instants, st.one_of(st.none(), st.integers(min_value=0, max_value=23)))
-def test_answer_deadline_is_on_the_first_working_day_after_sending(
-    sent_at: datetime, hour: int | None
-) -> None:
+def test_answer_deadline_is_on_the_first_working_day_after_sending(sent_at: datetime, hour: int | None) -> None:
     deadline = answer_deadline(sent_at, hour).astimezone(BERLIN)
     sent_day = sent_at.astimezone(BERLIN).date()
     if hour is None:

@@ -24,7 +24,7 @@ from tests import market
 from tests.cases import Case, message_row, pdf_text, task_row
 from tests.conftest import samples_dir
 from tests.factories import malo_id
-from tests.flow import contract_row, eventually, open_task
+from tests.flow import contract_row, eventually, open_task, today
 from worker import build_worker
 from workflows.inbound import InboundMessageWorkflow
 
@@ -39,9 +39,9 @@ async def confirm_cancellation(case: Case, division: str = "strom") -> None:
     await case.deliver(market.answer(row, pid, answer_code=code, answer_code_list=code_list, end=case.start))
 
 
-async def reject_registration(case: Case, nth: int = 1, **fields: object) -> None:
+async def reject_registration(case: Case, nth: int = 1) -> None:
     row = await case.sent("55001", nth)
-    await case.deliver(market.answer(row, "55003", answer_code="A06", answer_code_list="E_0622", **fields))
+    await case.deliver(market.answer(row, "55003", answer_code="A06", answer_code_list="E_0622"))
 
 
 async def confirm_registration(case: Case, start: date, nth: int = 1, division: str = "strom") -> None:
@@ -96,7 +96,7 @@ async def test_registration_rejected_clerk_corrects_malo_and_start(
     with Session(engine) as session:
         location = session.get(MarketLocation, case.contract.location_id)
         assert location is not None and location.malo_id == new_malo
-    decided = task_row(engine, task.id)
+    decided = task_row(engine, task)
     assert decided.state == "done" and decided.decision == "correct_and_resend"
     assert decided.decided_by == "clerk.schmidt" and decided.decision_data == correction
     assert decided.decided_at is not None and abs(datetime.now(UTC) - decided.decided_at) < timedelta(minutes=5)
@@ -137,7 +137,7 @@ async def test_cancellation_rejected_clerk_takes_next_possible_date(
 
     assert status.supply_start == proposal
     assert_active(case, status.state, proposal)
-    assert task_row(engine, task.id).decision == "take_next_date"
+    assert task_row(engine, task).decision == "take_next_date"
     assert case.outbound_counts() == Counter({"55016": 1, "55001": 1})
 
 
@@ -232,7 +232,8 @@ async def test_answer_to_no_request_goes_to_clearing_and_can_be_dismissed(
         assert status.state == "cancelling_previous" and (status.waiting_for or "").startswith("cancellation answer")
 
         inbound = client.get_workflow_handle_for(InboundMessageWorkflow.run, inbound_wf)
-        decision = TaskDecision(task_id=task.id or 0, decision="dismiss", decided_by="clerk.weber")
+        assert task.id is not None
+        decision = TaskDecision(task_id=task.id, decision="dismiss", decided_by="clerk.weber")
         assert await inbound.execute_update(InboundMessageWorkflow.decide, decision) == "accepted"
         assert (await inbound.result()).state == "processed"
 
@@ -244,7 +245,7 @@ async def test_answer_to_no_request_goes_to_clearing_and_can_be_dismissed(
     stray = message_row(engine, received.message_id)
     assert stray.state == "processed" and (stray.error or "").startswith("dismissed:")
     assert stray.processed_at is not None and stray.reference_transaction == stray_reference
-    dismissed = task_row(engine, task.id or 0)
+    dismissed = task_row(engine, task)
     assert dismissed.state == "done" and dismissed.decision == "dismiss" and dismissed.decided_by == "clerk.weber"
     assert_active(case, status.state, case.start)
 
@@ -270,7 +271,7 @@ async def test_sample_answers_strom_rejection_then_confirmation(
         confirmation = market.from_sample(
             samples / "55002_UTILMD_bestaetigung-anmeldung.edi", again, dates={"92": case.start}
         )
-        assert market.request_of(again).malo_id in confirmation.decode()
+        assert f"LOC+Z16+{market.request_of(again).malo_id}'" in confirmation.decode()
         await case.deliver(confirmation)
         status = await case.result()
     assert_active(case, status.state, case.start)
@@ -369,7 +370,7 @@ async def test_clerk_cancels_order_after_registration_rejection(
         assert session.exec(select(BudgetPlan).where(BudgetPlan.contract_id == case.contract_id)).first() is None
     assert case.outbound_counts() == Counter({"55016": 1, "55001": 1})
     assert len(case.outbox_files()) == 2
-    decided = task_row(engine, task.id or 0)
+    decided = task_row(engine, task)
     assert decided.state == "done" and decided.decision == "cancel_order" and decided.decided_by == "clerk.schmidt"
 
 
@@ -387,20 +388,23 @@ async def test_invalid_decisions_are_refused_and_the_task_stays_open(
         assert task.id is not None and task.data["proposed_start"] is None
         valid = malo_id()
         wrong_check_digit = valid[:10] + str((int(valid[10]) + 1) % 10)
+        yesterday = (today() - timedelta(days=1)).isoformat()
 
         refusals = [
             (task.id, "proceed", {}, "not allowed"),
             (task.id + 100_000, "cancel_order", {}, "not open"),
             (task.id, "take_next_date", {}, "no date was proposed"),
             (task.id, "take_next_date", {"start": "31.12.2026"}, "isoformat"),
+            (task.id, "take_next_date", {"start": yesterday}, "can no longer be registered"),
             (task.id, "correct_and_resend", {"malo_id": wrong_check_digit}, "check digit"),
+            (task.id, "correct_and_resend", {"grid_operator_id": "99123"}, "exactly 13 digits"),
         ]
         for task_id, decision, data, reason in refusals:
             with pytest.raises(WorkflowUpdateFailedError) as refused:
                 await case.decide(task_id, decision, data)
             assert reason in str(refused.value.cause), (decision, data, refused.value.cause)
 
-        still_open = task_row(engine, task.id)
+        still_open = task_row(engine, task)
         assert still_open.state == "open" and still_open.decision is None and still_open.decided_at is None
         status = await case.status()
         assert status.state == "clearing" and status.open_task_ids == [task.id]
@@ -415,6 +419,7 @@ async def test_invalid_decisions_are_refused_and_the_task_stays_open(
         await confirm_registration(case, new_start, nth=2)
         status = await case.result()
     assert_active(case, status.state, new_start)
-    assert task_row(engine, task.id).decision == "take_next_date"
-    with pytest.raises(RPCError):
+    assert task_row(engine, task).decision == "take_next_date"
+    with pytest.raises(RPCError) as finished:
         await case.decide(task, "cancel_order")
+    assert finished.value.status == RPCStatusCode.NOT_FOUND and "already completed" in finished.value.message
