@@ -80,9 +80,7 @@ def _decode(data: bytes | str) -> str:
         text = data.removeprefix("\ufeff")
     text = text.lstrip(_WHITESPACE)
     if not text:
-        raise EdifactSyntaxError(
-            "the input is empty; expected an EDIFACT interchange starting with UNA or UNB"
-        )
+        raise EdifactSyntaxError("the input is empty; expected an EDIFACT interchange starting with UNA or UNB")
     return text
 
 
@@ -194,9 +192,7 @@ def _prepared_at(segment: Segment, position: int) -> datetime:
     date, time = _component(segment, 3, 0), _component(segment, 3, 1)
     if re.fullmatch(r"\d{6}|\d{8}", date) and re.fullmatch(r"\d{4}", time):
         try:
-            return datetime.strptime(date + time, "%y%m%d%H%M" if len(date) == 6 else "%Y%m%d%H%M").replace(
-                tzinfo=UTC
-            )
+            return datetime.strptime(date + time, "%y%m%d%H%M" if len(date) == 6 else "%Y%m%d%H%M").replace(tzinfo=UTC)
         except ValueError:
             pass
     hint = " (unfilled template placeholder)" if "{" in date + time else ""
@@ -234,9 +230,7 @@ def _count(segment: Segment, position: int) -> int:
     return int(value)
 
 
-def _read_message(
-    unh: Segment, unh_position: int, items: Iterator[tuple[int, Segment]]
-) -> tuple[RawMessage, int]:
+def _read_message(unh: Segment, unh_position: int, items: Iterator[tuple[int, Segment]]) -> tuple[RawMessage, int]:
     reference = _component(unh, 0)
     if not reference:
         raise EdifactSyntaxError("message reference is missing", segment="UNH", position=unh_position)
@@ -263,8 +257,7 @@ def _read_message(
         count, unt_reference = _count(segment, position), _component(segment, 1)
         if unt_reference != reference:
             raise EdifactSyntaxError(
-                f"message reference {unt_reference!r} does not match {reference!r} "
-                f"of UNH at segment {unh_position}",
+                f"message reference {unt_reference!r} does not match {reference!r} of UNH at segment {unh_position}",
                 segment="UNT",
                 position=position,
             )
@@ -298,9 +291,7 @@ def parse_interchange(data: bytes | str) -> Interchange:
     segments = [(pos, _tokenize(raw, pos, chars)) for pos, raw in _split(text, chars, first_position)]
     if not segments or segments[0][1].tag != "UNB":
         found = segments[0][1].tag if segments else None
-        raise EdifactSyntaxError(
-            "the interchange must start with UNB", segment=found, position=first_position
-        )
+        raise EdifactSyntaxError("the interchange must start with UNB", segment=found, position=first_position)
     unb_position, unb = segments[0]
     header = _read_unb(unb, unb_position)
     items = iter(segments[1:])
@@ -322,16 +313,10 @@ def parse_interchange(data: bytes | str) -> Interchange:
                 )
             return Interchange(messages=messages, **header)
         elif segment.tag == "UNG":
-            raise EdifactSyntaxError(
-                "functional groups (UNG/UNE) are not supported", segment="UNG", position=position
-            )
+            raise EdifactSyntaxError("functional groups (UNG/UNE) are not supported", segment="UNG", position=position)
         else:
-            raise EdifactSyntaxError(
-                "segment outside of a UNH..UNT message", segment=segment.tag, position=position
-            )
-    raise EdifactSyntaxError(
-        "the interchange ends without UNZ (truncated?)", segment="UNZ", position=last + 1
-    )
+            raise EdifactSyntaxError("segment outside of a UNH..UNT message", segment=segment.tag, position=position)
+    raise EdifactSyntaxError("the interchange ends without UNZ (truncated?)", segment="UNZ", position=last + 1)
 
 
 def _check_unz(segment: Segment, position: int, reference: str, message_count: int) -> None:
@@ -361,9 +346,7 @@ def _check_values(segment: Segment) -> None:
     for element in segment.elements:
         for value in element if isinstance(element, list) else [element]:
             if any(_is_control(c) for c in value):
-                raise EdifactContentError(
-                    f"value {value!r} contains a control character", segment=segment.tag
-                )
+                raise EdifactContentError(f"value {value!r} contains a control character", segment=segment.tag)
 
 
 def serialize_interchange(ic: Interchange) -> bytes:

@@ -124,9 +124,7 @@ class UtilmdMessage(BaseModel):
     @model_validator(mode="after")
     def _association_matches_division(self) -> UtilmdMessage:
         if _division(self.association) is not self.division:
-            raise ValueError(
-                f"association code {self.association!r} does not belong to division {self.division}"
-            )
+            raise ValueError(f"association code {self.association!r} does not belong to division {self.division}")
         return self
 
 
@@ -376,15 +374,12 @@ def parse_utilmd(msg: RawMessage) -> UtilmdMessage:
     pid = fields["pruefidentifikator"]
     if not re.fullmatch(_PID_PREFIX[division] + r"\d{3}", pid):
         raise reader.error(
-            f"Prüfidentifikator {pid!r} is not a UTILMD {division.value.title()} ({msg.association}) "
-            "Prüfidentifikator",
+            f"Prüfidentifikator {pid!r} is not a UTILMD {division.value.title()} ({msg.association}) Prüfidentifikator",
             "RFF",
             reader.indexes["pruefidentifikator"],
         )
     fields.setdefault("customer_address", reader.location_address)
-    return UtilmdMessage(
-        division=division, association=msg.association, message_reference=msg.reference, **fields
-    )
+    return UtilmdMessage(division=division, association=msg.association, message_reference=msg.reference, **fields)
 
 
 # ---------------------------------------------------------------- building
@@ -447,9 +442,7 @@ def build_utilmd(m: UtilmdMessage) -> RawMessage:
         if _uses_location_address(m):
             segs.append(_segment("NAD", "DP", "", "", "", *_address(m.customer_address)))
         else:
-            segs.append(
-                _segment("NAD", "Z04", "", "", _name(m.customer_address), *_address(m.customer_address))
-            )
+            segs.append(_segment("NAD", "Z04", "", "", _name(m.customer_address), *_address(m.customer_address)))
     if m.previous_supplier:
         segs.append(_segment("NAD", "VY", [m.previous_supplier, "", "332" if gas else "293"]))
     return RawMessage(
