@@ -58,6 +58,8 @@ class InboxActivities:
             row = session.get(MarketMessage, inbound.message_id)
             if row is None or row.tenant_id != inbound.tenant_id:
                 raise business_error(f"inbound message {inbound.message_id} does not exist", "MessageNotFound")
+            if row.state == MessageState.DUPLICATE:
+                return InboundResult(state=row.state)
             if row.state in (MessageState.REJECTED, MessageState.CLEARING) and row.error:
                 return InboundResult(state=row.state, error=row.error)
             try:

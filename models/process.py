@@ -167,6 +167,8 @@ class ProcessStatus(BaseModel):
     waiting_for: str | None = None
     open_task_ids: list[int] = Field(default_factory=list)
     supply_start: date | None = None
+    existing_supplier: str | None = None
+    """The supplier the grid operator named in an information message (55036/44036)."""
 
 
 class InboundOutcome(BaseModel):

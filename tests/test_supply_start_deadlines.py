@@ -1,7 +1,7 @@
 """Supply start when the market stays silent: answer deadlines and clerk escalation on the time-skipping server.
 
 Each test has a test server of its own (``time_env``): its clock jumps when we ``sleep`` on it or await a result.
-Deadlines are computed from the moment the request was stored (``created_at``), as the process does.
+Deadlines run from the moment the request was sent (its ``created_at`` is within seconds of it).
 """
 
 from collections import Counter
@@ -44,7 +44,7 @@ async def test_previous_supplier_silent_clerk_proceeds(
 
         await time_env.sleep(2 * MARGIN)
         task = await case.task("previous_supplier_no_answer")
-        assert task.queue == "clearing" and task.data == {"answer": None, "proposed_start": None}
+        assert task.queue == "clearing" and task.data == {}
         assert task.allowed_decisions == ["resend_cancellation", "proceed", "take_next_date", "cancel_order"]
         assert contract_row(engine, case.contract_id).state == "clearing"
         assert market.sent(engine, case.wf, "55001") == []
@@ -207,3 +207,25 @@ async def test_grid_operator_silent_supervisor_resends(
     assert task_row(engine, task_id).decision == "resend"
     assert not [t for t in case.tasks() if t.state == "open"]
     assert case.outbound_counts() == Counter({"55016": 1, "55001": 2})
+
+
+async def test_previous_supplier_answers_late_the_clerk_task_is_withdrawn(
+    engine: Engine, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = time_env.client
+    case = await Case.begin(engine, client, settings)
+    async with build_worker(client, engine, settings):
+        cancellation = await case.sent("55016")
+        await sleep_until(time_env, answer_deadline(cancellation.created_at, None) + MARGIN)
+        task = await case.task("previous_supplier_no_answer")
+        await case.deliver(
+            market.answer(cancellation, "55017", answer_code="A09", answer_code_list="E_0614", end=case.start)
+        )
+        registration = await case.sent("55001")
+        assert task_row(engine, task).state == "cancelled"
+        await case.deliver(
+            market.answer(registration, "55002", answer_code="A51", answer_code_list="E_0623", start=case.start)
+        )
+        status = await case.result()
+    assert status.state == "active" and status.supply_start == case.start
+    assert case.outbound_counts() == Counter({"55016": 1, "55001": 1})

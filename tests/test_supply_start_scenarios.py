@@ -19,13 +19,14 @@ from models.contracts import BudgetPlan, MarketLocation
 from models.messages import MessageState
 from models.process import TaskDecision
 from rules.calendar import day_start
-from services.inbox import inbound_workflow_id
+from services.inbox import inbound_workflow_id, receive_interchange, start_processing
 from tests import market
 from tests.cases import Case, message_row, pdf_text, task_row
 from tests.conftest import samples_dir
-from tests.factories import malo_id
+from tests.factories import malo_id, partner_id
 from tests.flow import contract_row, eventually, open_task, today
 from worker import build_worker
+from workflows import search
 from workflows.inbound import InboundMessageWorkflow
 
 CONFIRM_CANCELLATION = {"strom": ("55017", "A09", "E_0614"), "gas": ("44017", "E15", "G_0006")}
@@ -423,3 +424,60 @@ async def test_invalid_decisions_are_refused_and_the_task_stays_open(
     with pytest.raises(RPCError) as finished:
         await case.decide(task, "cancel_order")
     assert finished.value.status == RPCStatusCode.NOT_FOUND and "already completed" in finished.value.message
+
+
+async def test_correction_the_directory_refuses_is_asked_again(
+    engine: Engine, client: Client, settings: Settings
+) -> None:
+    """A well-formed but unknown grid operator cannot be checked by the validator; the process asks again."""
+    case = await Case.begin(engine, client, settings)
+    async with build_worker(client, engine, settings):
+        await confirm_cancellation(case)
+        await reject_registration(case)
+        first = await case.task("registration_rejected")
+        await case.decide(first, "correct_and_resend", {"grid_operator_id": partner_id("99")})
+        second = await case.task("registration_rejected")
+        assert second.id != first.id and "not in the partner directory" in second.title
+        await case.decide(second, "correct_and_resend", {"grid_operator_id": case.world.grid_operator.id})
+        await confirm_registration(case, case.start, nth=2)
+        status = await case.result()
+    assert_active(case, status.state, case.start)
+    assert case.outbound_counts() == Counter({"55016": 1, "55001": 2})
+
+
+async def test_search_attributes_follow_the_case(engine: Engine, client: Client, settings: Settings) -> None:
+    case = await Case.begin(engine, client, settings)
+    async with build_worker(client, engine, settings):
+        await confirm_cancellation(case)
+        await reject_registration(case)
+        task = await case.task("registration_rejected")
+        attributes = (await case.handle().describe()).typed_search_attributes
+        assert attributes.get(search.PROCESS_STATE) == "clearing"
+        assert attributes.get(search.CLEARING_REASON) == "registration_rejected"
+        assert attributes.get(search.TENANT) == case.world.tenant.id
+        assert attributes.get(search.MALO) == market.request_of(await case.sent("55001")).malo_id
+        await case.decide(task, "correct_and_resend")
+        await confirm_registration(case, case.start, nth=2)
+        await case.result()
+        attributes = (await case.handle().describe()).typed_search_attributes
+    assert attributes.get(search.PROCESS_STATE) == "active"
+    assert attributes.get(search.CLEARING_REASON) is None
+
+
+async def test_a_duplicate_is_never_routed_even_when_processing_is_started(
+    engine: Engine, client: Client, settings: Settings
+) -> None:
+    case = await Case.begin(engine, client, settings)
+    async with build_worker(client, engine, settings):
+        row = await case.sent("55016")
+        raw = market.answer(row, "55017", answer_code="A09", answer_code_list="E_0614", end=case.start)
+        await case.deliver(raw)
+        with Session(engine) as session:
+            duplicate = receive_interchange(session, case.world.tenant, raw)
+        assert duplicate.state == MessageState.DUPLICATE
+        workflow_id = await start_processing(client, settings.task_queue, case.world.tenant.id, duplicate.message_id)
+        outcome = await client.get_workflow_handle_for(InboundMessageWorkflow.run, workflow_id).result()
+        assert outcome.state == MessageState.DUPLICATE
+        assert message_row(engine, duplicate.message_id).state == MessageState.DUPLICATE
+        await case.sent("55001")
+    assert case.outbound_counts() == Counter({"55016": 1, "55001": 1})

@@ -52,6 +52,9 @@ class InboundMessageWorkflow:
         while True:
             attempt += 1
             result = await workflow.execute_activity_method(InboxActivities.process_inbound, inbound, **DB_ACTIVITY)
+            if result.state == MessageState.DUPLICATE:
+                self.state = result.state
+                break
             problems = await self._deliver(result)
             if not problems:
                 await self._finish(inbound, MessageState.PROCESSED, None)

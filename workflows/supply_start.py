@@ -7,6 +7,7 @@ Answers arrive as the ``market_answer`` signal; clerks decide clearing tasks thr
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
@@ -29,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.ids import validate_malo_id, validate_market_partner_id
     from rules.market_processes import Exchange, exchange
     from workflows import search
-    from workflows.clerk import ClerkDesk
+    from workflows.clerk import SUPERVISOR_QUEUE, ClerkDesk
     from workflows.common import DB_ACTIVITY
 
 CLEARING_QUEUE = "clearing"
@@ -51,6 +52,8 @@ class SupplyStartWorkflow:
         self.supply_start: date | None = None
         self.contract: ContractSnapshot | None = None
         self.step = 0
+        self.task_count = 0
+        self.existing_supplier: str | None = None
 
     # ---------------------------------------------------------------- handlers
 
@@ -58,6 +61,8 @@ class SupplyStartWorkflow:
     def market_answer(self, answer: MarketAnswer) -> None:
         if all(a.message_id != answer.message_id for a in self.answers):
             self.answers.append(answer)
+            if answer.previous_supplier:
+                self.existing_supplier = answer.previous_supplier
 
     @workflow.update
     async def decide(self, decision: TaskDecision) -> str:
@@ -90,6 +95,7 @@ class SupplyStartWorkflow:
             waiting_for=self.waiting_for,
             open_task_ids=sorted(self.desk.open),
             supply_start=self.supply_start,
+            existing_supplier=self.existing_supplier,
         )
 
     # ---------------------------------------------------------------- process
@@ -121,112 +127,110 @@ class SupplyStartWorkflow:
     async def _cancel_previous(self, start: date) -> date:
         """Kündigung at the previous supplier; returns the start date that follows from its answer."""
         assert self.contract is not None
-        await self._set_state("cancelling_previous", contract_state="cancelling_previous")
         ex = exchange("cancellation", self.contract.division)
+        allowed = ["resend_cancellation", "proceed", "take_next_date", "cancel_order"]
         while True:
-            sent_id, sent_at = await self._send("cancellation", start)
-            answer = await self._await_answer(ex, {sent_id}, answer_deadline(sent_at, None), "cancellation")
-            if answer is not None and answer.pruefidentifikator in ex.confirmations:
-                confirmed = answer.end or start
-                return max(start, confirmed)
+            await self._set_state("cancelling_previous", contract_state="cancelling_previous")
+            sent = await self._send("cancellation", start)
+            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), None), "cancellation")
             if answer is None:
-                reason = "previous_supplier_no_answer"
-                title = "Previous supplier did not answer the cancellation in time"
-                proposal = None
-            else:
-                reason = "previous_supplier_rejected"
-                title = f"Previous supplier rejected the cancellation ({self._code(answer)})"
+                outcome = await self._ask_unless_answered(
+                    ex,
+                    sent,
+                    "previous_supplier_no_answer",
+                    "Previous supplier did not answer the cancellation in time",
+                    allowed,
+                    {},
+                )
+                if isinstance(outcome, MarketAnswer):
+                    answer = outcome
+                else:
+                    decision, proposal = outcome, None
+            if answer is not None:
+                if answer.pruefidentifikator in ex.confirmations:
+                    return max(start, answer.end or start)
                 proposal = answer.next_possible_date
-            decision = await self._ask(
-                reason,
-                title,
-                ["resend_cancellation", "proceed", "take_next_date", "cancel_order"],
-                {"answer": answer.model_dump(mode="json") if answer else None, "proposed_start": proposal},
-            )
+                decision = await self._ask(
+                    "previous_supplier_rejected",
+                    f"Previous supplier rejected the cancellation ({self._code(answer)})",
+                    allowed,
+                    {"answer": answer.model_dump(mode="json"), "proposed_start": proposal},
+                )
             if decision.decision == "proceed":
                 return start
             if decision.decision == "take_next_date":
                 return self._chosen_date(decision, proposal)
             if decision.decision == "cancel_order":
-                raise OrderCancelled(f"Ihr bisheriger Lieferant hat die Kündigung nicht bestätigt. {title}.")
-            await self._set_state("cancelling_previous")
+                raise OrderCancelled("Ihr bisheriger Lieferant hat die Kündigung nicht bestätigt.")
 
     async def _register(self, start: date) -> date:
         """Anmeldung at the grid operator until it confirms the assignment; returns the confirmed start."""
         assert self.contract is not None
+        ex = exchange("registration", self.contract.division)
         while True:
             start = await self._ensure_start_allowed(start)
             await self._set_state("registering", contract_state="registering")
-            ex = exchange("registration", self.contract.division)
-            sent_id, sent_at = await self._send("registration", start)
-            answer = await self._await_answer(ex, {sent_id}, answer_deadline(sent_at, 11), "registration")
+            sent = await self._send("registration", start)
+            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), 11), "registration")
             if answer is None:
-                answer = await self._escalate_no_answer(ex, sent_id)
-                if answer is None:
+                outcome = await self._ask_unless_answered(
+                    ex,
+                    sent,
+                    "grid_operator_no_answer",
+                    "Grid operator did not answer the registration by 11:00 of the first working day",
+                    ["resend", "keep_waiting", "cancel_order"],
+                    {},
+                    queue=SUPERVISOR_QUEUE,
+                )
+                if isinstance(outcome, MarketAnswer):
+                    answer = outcome
+                elif outcome.decision == "cancel_order":
+                    raise OrderCancelled("Der Netzbetreiber hat Ihre Anmeldung nicht beantwortet.")
+                elif outcome.decision == "resend":
                     continue
+                else:
+                    await self._set_state("registering")
+                    answer = await self._await_answer(ex, sent, None, "registration")
+            assert answer is not None
             if answer.pruefidentifikator in ex.confirmations:
                 return answer.start or start
             start = await self._clear_rejection(answer, start)
-
-    async def _escalate_no_answer(self, ex: Exchange, sent_id: str) -> MarketAnswer | None:
-        """No answer by the deadline: a supervisor decides; an answer that still arrives wins.
-
-        Returns the late answer, or None when the supervisor wants the registration sent again.
-        """
-        task_id = await self._create_task(
-            "grid_operator_no_answer",
-            "Grid operator did not answer the registration by 11:00 of the first working day",
-            ["resend", "keep_waiting", "cancel_order"],
-            {},
-            queue="supervisor",
-            priority=1,
-        )
-        self.waiting_for = "registration answer (overdue) or supervisor decision"
-        kept_waiting = False
-        while True:
-            waiting_on_task = not kept_waiting
-            await workflow.wait_condition(
-                lambda: self._has_answer(ex, {sent_id}) or (waiting_on_task and task_id in self.desk.decisions)  # noqa: B023
-            )
-            late = self._take_answer(ex, {sent_id})
-            if late is not None:
-                await self.desk.cancel(task_id)
-                return late
-            decision = self.desk.decisions[task_id].decision
-            if decision == "cancel_order":
-                raise OrderCancelled("Der Netzbetreiber hat Ihre Anmeldung nicht beantwortet.")
-            if decision == "resend":
-                return None
-            kept_waiting = True
-            self.waiting_for = "registration answer (overdue)"
 
     async def _clear_rejection(self, answer: MarketAnswer, start: date) -> date:
         """The grid operator rejected the Anmeldung: a clerk corrects, takes the next date or cancels."""
         assert self.contract is not None
         proposal = answer.next_possible_date
-        decision = await self._ask(
-            "registration_rejected",
-            f"Grid operator rejected the registration ({self._code(answer)})",
-            ["correct_and_resend", "take_next_date", "cancel_order"],
-            {"answer": answer.model_dump(mode="json"), "proposed_start": proposal},
-        )
-        if decision.decision == "cancel_order":
-            raise OrderCancelled(f"Der Netzbetreiber hat die Anmeldung abgelehnt (Antwortcode {answer.answer_code}).")
-        if decision.decision == "take_next_date":
-            return self._chosen_date(decision, proposal)
-        data = decision.data
-        self.contract = await workflow.execute_activity_method(
-            ContractActivities.correct_contract,
-            ContractCorrection(
-                contract_id=self.contract.contract_id,
-                malo_id=data.get("malo_id"),
-                grid_operator_id=data.get("grid_operator_id"),
-                wished_start=date.fromisoformat(data["start"]) if data.get("start") else None,
-            ),
-            **DB_ACTIVITY,
-        )
-        workflow.upsert_search_attributes([search.MALO.value_set(self.contract.malo_id)])
-        return self.contract.wished_start if data.get("start") else start
+        problem = ""
+        while True:
+            decision = await self._ask(
+                "registration_rejected",
+                f"Grid operator rejected the registration ({self._code(answer)}){problem}",
+                ["correct_and_resend", "take_next_date", "cancel_order"],
+                {"answer": answer.model_dump(mode="json"), "proposed_start": proposal},
+            )
+            if decision.decision == "cancel_order":
+                raise OrderCancelled(
+                    f"Der Netzbetreiber hat die Anmeldung abgelehnt (Antwortcode {answer.answer_code})."
+                )
+            if decision.decision == "take_next_date":
+                return self._chosen_date(decision, proposal)
+            data = decision.data
+            try:
+                self.contract = await workflow.execute_activity_method(
+                    ContractActivities.correct_contract,
+                    ContractCorrection(
+                        contract_id=self.contract.contract_id,
+                        malo_id=data.get("malo_id"),
+                        grid_operator_id=data.get("grid_operator_id"),
+                        wished_start=date.fromisoformat(data["start"]) if data.get("start") else None,
+                    ),
+                    **DB_ACTIVITY,
+                )
+            except ActivityError as error:
+                problem = f"; the correction was refused: {error.cause}"
+                continue
+            workflow.upsert_search_attributes([search.MALO.value_set(self.contract.malo_id)])
+            return self.contract.wished_start if data.get("start") else start
 
     async def _ensure_start_allowed(self, start: date) -> date:
         """The Anmeldung must leave on the latest transmission day at the latest; else a clerk picks a date."""
@@ -272,9 +276,10 @@ class SupplyStartWorkflow:
         )
         await self._set_state("cancelled")
 
-    # ---------------------------------------------------------------- helpers
+    # ---------------------------------------------------------------- market messages
 
-    async def _send(self, kind: str, start: date) -> tuple[str, datetime]:
+    async def _send(self, kind: str, start: date) -> str:
+        """Send one request (once, whatever the retries) and return its transaction id for the answer."""
         assert self.contract is not None
         self.step += 1
         info = workflow.info()
@@ -290,48 +295,51 @@ class SupplyStartWorkflow:
             ),
             **DB_ACTIVITY,
         )
-        return sent.transaction_id, sent.sent_at
+        return sent.transaction_id
 
-    def _take_answer(self, ex: Exchange, transactions: set[str]) -> MarketAnswer | None:
-        """Remove and return the first final answer to one of our requests (information messages are kept)."""
+    def _is_final_answer(self, answer: MarketAnswer, ex: Exchange, transaction: str) -> bool:
+        return answer.reference_transaction == transaction and answer.pruefidentifikator in (
+            ex.confirmations | ex.rejections
+        )
+
+    def _has_answer(self, ex: Exchange, transaction: str) -> bool:
+        return any(self._is_final_answer(a, ex, transaction) for a in self.answers)
+
+    def _take_answer(self, ex: Exchange, transaction: str) -> MarketAnswer | None:
+        """Remove and return the first final answer to the request (information messages stay)."""
         for index, answer in enumerate(self.answers):
-            if answer.reference_transaction in transactions and answer.pruefidentifikator in (
-                ex.confirmations | ex.rejections
-            ):
+            if self._is_final_answer(answer, ex, transaction):
                 return self.answers.pop(index)
         return None
 
-    def _has_answer(self, ex: Exchange, transactions: set[str]) -> bool:
-        return any(
-            a.reference_transaction in transactions and a.pruefidentifikator in (ex.confirmations | ex.rejections)
-            for a in self.answers
-        )
-
     async def _await_answer(
-        self, ex: Exchange, transactions: set[str], deadline: datetime, what: str
+        self, ex: Exchange, transaction: str, deadline: datetime | None, what: str
     ) -> MarketAnswer | None:
-        self.waiting_for = f"{what} answer until {deadline.astimezone(BERLIN):%Y-%m-%d %H:%M}"
-        remaining = deadline - workflow.now()
+        """The final answer to the request, or None once the deadline (Berlin time) has passed."""
+        until = f" until {deadline.astimezone(BERLIN):%Y-%m-%d %H:%M}" if deadline else " (overdue)"
+        self.waiting_for = f"{what} answer{until}"
         try:
-            await workflow.wait_condition(
-                lambda: self._has_answer(ex, transactions), timeout=max(remaining, timedelta(seconds=1))
-            )
+            timeout = max(deadline - workflow.now(), timedelta(seconds=1)) if deadline else None
+            await workflow.wait_condition(lambda: self._has_answer(ex, transaction), timeout=timeout)
         except TimeoutError:
             return None
         finally:
             self.waiting_for = None
-        return self._take_answer(ex, transactions)
+        return self._take_answer(ex, transaction)
+
+    # ---------------------------------------------------------------- clerks
 
     async def _create_task(
         self, reason: str, title: str, allowed: list[str], data: dict[str, object], *, queue: str, priority: int
     ) -> int:
         assert self.contract is not None
         info = workflow.info()
+        self.task_count += 1
         await self._set_state("clearing", contract_state="clearing", clearing_reason=reason)
         return await self.desk.create(
             TaskRequest(
                 tenant_id=self.contract.tenant_id,
-                business_key=f"{info.workflow_id}:{info.run_id}:task:{self.step}:{reason}",
+                business_key=f"{info.workflow_id}:{info.run_id}:task:{self.task_count}",
                 queue=queue,
                 kind=reason,
                 title=title,
@@ -346,12 +354,36 @@ class SupplyStartWorkflow:
         )
 
     async def _ask(self, reason: str, title: str, allowed: list[str], data: dict[str, object]) -> TaskDecision:
+        """A clearing task; undecided after the grace period it moves to the supervisors."""
         task_id = await self._create_task(reason, title, allowed, data, queue=CLEARING_QUEUE, priority=2)
         self.waiting_for = f"clerk decision on task {task_id}"
         decision = await self.desk.wait(task_id, escalate_after=CLERK_GRACE)
         self.waiting_for = None
-        workflow.upsert_search_attributes([search.CLEARING_REASON.value_unset()])
         return decision
+
+    async def _ask_unless_answered(
+        self,
+        ex: Exchange,
+        transaction: str,
+        reason: str,
+        title: str,
+        allowed: list[str],
+        data: dict[str, object],
+        *,
+        queue: str = CLEARING_QUEUE,
+    ) -> TaskDecision | MarketAnswer:
+        """An overdue answer: a person decides, unless the answer still arrives first (the task is then cancelled)."""
+        task_id = await self._create_task(reason, title, allowed, data, queue=queue, priority=1)
+        self.waiting_for = f"decision on task {task_id} or a late answer"
+        await workflow.wait_condition(lambda: self._has_answer(ex, transaction) or task_id in self.desk.decisions)
+        self.waiting_for = None
+        late = self._take_answer(ex, transaction)
+        if late is not None and task_id not in self.desk.decisions:
+            await self.desk.cancel(task_id)
+            return late
+        if late is not None:
+            self.answers.insert(0, late)
+        return self.desk.decisions[task_id]
 
     async def _set_state(
         self, state: str, *, contract_state: str | None = None, clearing_reason: str | None = None
@@ -360,6 +392,8 @@ class SupplyStartWorkflow:
         attributes = [search.PROCESS_STATE.value_set(state)]
         if clearing_reason:
             attributes.append(search.CLEARING_REASON.value_set(clearing_reason))
+        elif state != "clearing":
+            attributes.append(search.CLEARING_REASON.value_unset())
         workflow.upsert_search_attributes(attributes)
         if contract_state and self.contract is not None:
             await workflow.execute_activity_method(
@@ -376,8 +410,7 @@ class SupplyStartWorkflow:
         chosen = decision.data.get("start")
         if chosen:
             return date.fromisoformat(str(chosen))
-        if proposal is None:
-            raise ValueError("no date proposed; the decision must name one in data.start")
+        assert proposal is not None, "the validator refuses take_next_date without a date"
         return proposal
 
     @staticmethod

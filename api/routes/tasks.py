@@ -1,12 +1,13 @@
 """The clerks' task inbox: list, read, decide. A decision moves the waiting process on."""
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal, require
@@ -20,6 +21,7 @@ from models.tenancy import Role
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 Clerk = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR)]
 SUPERVISOR_QUEUE = "supervisor"
+REGISTRATION_RETRIES = 10
 
 
 class TaskView(BaseModel):
@@ -58,6 +60,28 @@ def visible(principal: Principal, task: Task) -> bool:
     if task.tenant_id != principal.tenant_id:
         return False
     return task.queue != SUPERVISOR_QUEUE or principal.role in (Role.SUPERVISOR, Role.OPERATOR)
+
+
+async def send_decision(client: Client, workflow_id: str, decision: TaskDecision) -> None:
+    """Hand the decision to the process as an update; a refusal becomes 409 with the process's reason.
+
+    A task row is visible a moment before its process has registered it; such a refusal is retried briefly.
+    """
+    handle = client.get_workflow_handle(workflow_id)
+    for attempt in range(REGISTRATION_RETRIES + 1):
+        try:
+            await handle.execute_update("decide", decision)
+            return
+        except WorkflowUpdateFailedError as failed:
+            message = str(getattr(failed.cause, "message", failed.cause))
+            if "is not open in this process" in message and attempt < REGISTRATION_RETRIES:
+                await asyncio.sleep(0.2)
+                continue
+            raise HTTPException(status.HTTP_409_CONFLICT, f"the process refused the decision: {message}") from failed
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise HTTPException(status.HTTP_409_CONFLICT, "the process is no longer running") from error
+            raise
 
 
 @router.get("", response_model=list[TaskView])
@@ -117,15 +141,7 @@ async def decide(task_id: int, body: DecisionIn, principal: Clerk, session: Sess
     if task.workflow_id is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} belongs to no process")
     decision = TaskDecision(task_id=task_id, decision=body.decision, data=body.data, decided_by=principal.name)
-    try:
-        await client.get_workflow_handle(task.workflow_id).execute_update("decide", decision)
-    except WorkflowUpdateFailedError as failed:
-        message = str(failed.cause.message if hasattr(failed.cause, "message") else failed.cause)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"the process refused the decision: {message}") from failed
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, "the process is no longer running") from error
-        raise
+    await send_decision(client, task.workflow_id, decision)
     session.expire_all()
     refreshed = session.get(Task, task_id)
     assert refreshed is not None
