@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.errors import business_error
+from core.logging import get_logger
 from models.base import utcnow
 from models.contracts import (
     BudgetInstalment,
@@ -27,6 +28,8 @@ from models.process import (
 )
 from rules import budget
 from rules.ids import InvalidIdentifier, validate_malo_id
+
+log = get_logger()
 
 
 def get_contract(session: Session, contract_id: int) -> Contract:
@@ -82,6 +85,7 @@ class ContractActivities:
             contract.updated_at = utcnow()
             session.add(contract)
             session.commit()
+            log.info("contract state", tenant=contract.tenant_id, contract=contract.contract_number, state=change.state)
 
     @activity.defn
     def correct_contract(self, correction: ContractCorrection) -> ContractSnapshot:

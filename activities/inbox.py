@@ -8,6 +8,7 @@ from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import business_error
+from core.logging import get_logger
 from edifact.envelope import parse_interchange
 from edifact.errors import EdifactError
 from edifact.utilmd import UtilmdMessage, parse_utilmd
@@ -22,6 +23,8 @@ from models.process import (
     SignalDelivery,
 )
 from rules.calendar import supply_date_from_instant
+
+log = get_logger()
 
 
 def _day(instant: datetime | None, division: str) -> object:
@@ -69,6 +72,7 @@ class InboxActivities:
                 if others:
                     raise business_error(f"message type {', '.join(others)} is not processed", "Unsupported")
             except EdifactError as error:
+                log.warning("inbound message rejected", tenant=inbound.tenant_id, message_id=row.id, error=str(error))
                 self._mark(session, row, MessageState.REJECTED, str(error))
                 return InboundResult(state=MessageState.REJECTED, error=str(error))
             first = messages[0]
@@ -79,6 +83,15 @@ class InboxActivities:
             row.reference_transaction = first.reference_transaction
             row.malo_id = first.malo_id
             deliveries = [self._route(session, inbound.tenant_id, row.id, m) for m in messages]
+            for delivery in deliveries:
+                log.info(
+                    "inbound message routed" if delivery.workflow_id else "inbound message matches no process",
+                    tenant=inbound.tenant_id,
+                    message_id=row.id,
+                    pruefidentifikator=delivery.answer.pruefidentifikator,
+                    target=delivery.workflow_id,
+                    problem=delivery.problem,
+                )
             workflow_ids = {d.workflow_id for d in deliveries if d.workflow_id}
             row.workflow_id = next(iter(workflow_ids)) if len(workflow_ids) == 1 else None
             session.add(row)

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.contracts import get_contract
 from activities.errors import business_error
+from core.logging import get_logger
 from edifact.envelope import Interchange, Party, serialize_interchange
 from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd
 from models.base import utcnow
@@ -22,6 +23,8 @@ from models.process import SendUtilmd, SentMessage
 from models.tenancy import Tenant
 from rules.calendar import day_start
 from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
+
+log = get_logger()
 
 
 def new_reference(length: int) -> str:
@@ -69,6 +72,13 @@ class MarketActivities:
             assert message.interchange_ref and message.tenant_id and message.pruefidentifikator
             self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw)
             if message.state != MessageState.SENT:
+                log.info(
+                    "market message sent",
+                    tenant=message.tenant_id,
+                    pruefidentifikator=message.pruefidentifikator,
+                    receiver=message.receiver,
+                    transaction=message.transaction_id,
+                )
                 message.state = MessageState.SENT
                 message.processed_at = utcnow()
                 session.add(message)

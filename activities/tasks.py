@@ -6,9 +6,12 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.errors import business_error
+from core.logging import get_logger
 from models.base import utcnow
 from models.process import TaskClose, TaskEscalation, TaskRequest
 from models.tasks import Task, TaskState
+
+log = get_logger()
 
 
 class TaskActivities:
@@ -26,6 +29,7 @@ class TaskActivities:
             session.commit()
             task_id = session.exec(select(Task.id).where(Task.business_key == request.business_key)).one()
         assert task_id is not None
+        log.info("task open", tenant=request.tenant_id, task_id=task_id, kind=request.kind, queue=request.queue)
         return task_id
 
     @activity.defn

@@ -50,4 +50,5 @@ class _KnownFontNotice(logging.Filter):
 
 
 def get_logger(**context: Any) -> Any:
-    return structlog.get_logger().bind(**context)
+    """A lazy logger: safe at import time, it takes the configuration in force when it first logs."""
+    return structlog.get_logger(**context)
