@@ -10,10 +10,11 @@ from sqlmodel import Session, select
 
 from api.auth import issue_key
 from core.db import get_engine
-from models.contracts import Division, Tariff, TariffPrice
+from models.contracts import Division
 from models.parties import MarketPartner, PartnerRole
 from models.tenancy import Role, Tenant
 from rules.ids import InvalidIdentifier, validate_market_partner_id
+from services.master_data import save_tariff_price
 
 tenant_app = typer.Typer(help="Tenants (the client suppliers).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -111,19 +112,15 @@ def tariff_add(
 ) -> None:
     """Add a tariff, or a new price version of an existing one."""
     with Session(get_engine()) as session:
-        tariff = session.exec(select(Tariff).where(Tariff.tenant_id == tenant, Tariff.code == code)).first()
-        if tariff is None:
-            tariff = Tariff(tenant_id=tenant, code=code, name=name, division=division)
-            session.add(tariff)
-            session.flush()
-        assert tariff.id is not None
-        session.add(
-            TariffPrice(
-                tariff_id=tariff.id,
-                valid_from=date.fromisoformat(valid_from),
-                working_price=Decimal(working_price),
-                base_price_per_year=Decimal(base_price),
-            )
+        save_tariff_price(
+            session,
+            tenant,
+            code,
+            name,
+            division,
+            date.fromisoformat(valid_from),
+            Decimal(working_price),
+            Decimal(base_price),
         )
         session.commit()
     rprint(f"tariff [bold]{code}[/bold]: price from {valid_from} saved")

@@ -14,7 +14,6 @@ from temporalio.client import Client
 from edifact.envelope import parse_interchange
 from edifact.replies import reply_interchange, reply_to
 from edifact.utilmd import parse_utilmd
-from models.contracts import Tariff, TariffPrice
 from models.documents import Document
 from models.messages import Direction, MarketMessage
 from models.orders import ContractOrder
@@ -24,6 +23,7 @@ from rules.calendar import BERLIN, day_start, earliest_supply_start
 from rules.ids import malo_check_digit, market_partner_check_digit
 from services.inbox import receive_interchange, start_processing
 from services.intake import intake
+from services.master_data import save_tariff_price
 from services.supply import start_supply
 from workflows.supply_start import SupplyStartWorkflow
 
@@ -66,17 +66,15 @@ def seed(engine: Engine) -> Tenant:
             if session.get(MarketPartner, partner_id) is None:
                 session.add(MarketPartner(id=partner_id, name=name, role=role, division="strom"))
         session.flush()
-        tariff = Tariff(tenant_id=DEMO_TENANT, code="STROM-BASIS", name="Strom Basis", division="strom")
-        session.add(tariff)
-        session.flush()
-        assert tariff.id is not None
-        session.add(
-            TariffPrice(
-                tariff_id=tariff.id,
-                valid_from=date(2024, 1, 1),
-                working_price=Decimal("0.3245"),
-                base_price_per_year=Decimal("131.88"),
-            )
+        save_tariff_price(
+            session,
+            DEMO_TENANT,
+            "STROM-BASIS",
+            "Strom Basis",
+            "strom",
+            date(2024, 1, 1),
+            Decimal("0.3245"),
+            Decimal("131.88"),
         )
         session.commit()
         return tenant

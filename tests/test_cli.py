@@ -1,0 +1,101 @@
+"""The operators' command on the real database and Temporal server, run in-process."""
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.db import get_engine
+from core.settings import Settings, get_settings
+from models.contracts import Contract, Tariff, TariffPrice
+from models.messages import MarketMessage
+from models.tenancy import ApiKey, Tenant
+from rules.calendar import earliest_supply_start
+from tests.factories import World, partner_id, short_id
+from tests.flow import today
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, client: Client, settings: Settings) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("BPO_TASK_QUEUE", settings.task_queue)
+    monkeypatch.setenv("BPO_VAR_DIR", str(settings.var_dir))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_tenant_key_partner_and_tariff(cli_env: None, engine: Engine) -> None:
+    tenant = short_id("cli")
+    run("tenant", "add", tenant, "--name", "Stadtwerke CLI", "--mp-id", partner_id("99"))
+    output = run("key", "add", "--tenant", tenant, "--role", "clerk", "--label", "anna")
+    key = output.strip().splitlines()[-1]
+    assert key.startswith("bpo_")
+    grid = partner_id("99")
+    run("partner", "add", grid, "--name", "Netz CLI", "--role", "grid_operator", "--division", "strom")
+    args = ["tariff", "add", "--tenant", tenant, "--code", "T1", "--name", "Tarif 1", "--division", "strom"]
+    run(*args, "--working-price", "0.30", "--base-price", "100", "--valid-from", "2026-01-01")
+    run(*args, "--working-price", "0.32", "--base-price", "100", "--valid-from", "2026-07-01")
+    with Session(engine) as session:
+        assert session.get(Tenant, tenant) is not None
+        stored = session.exec(select(ApiKey).where(ApiKey.tenant_id == tenant)).one()
+        assert stored.key_hash != key and stored.label == "anna" and key.startswith(stored.prefix)
+        tariff = session.exec(select(Tariff).where(Tariff.tenant_id == tenant)).one()
+        prices = session.exec(select(TariffPrice).where(TariffPrice.tariff_id == tariff.id)).all()
+        assert sorted(str(p.working_price) for p in prices) == ["0.300000", "0.320000"]
+
+
+def test_invalid_code_number_is_refused(cli_env: None) -> None:
+    result = runner.invoke(app, ["tenant", "add", short_id("x"), "--name", "X", "--mp-id", "9900357000004"])
+    assert result.exit_code == 2 and "check digit" in result.output
+
+
+def test_contract_create_and_inbox_import(cli_env: None, engine: Engine, tmp_path: Path) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        world = World(session)
+    order = world.order(earliest_supply_start(today()) + timedelta(days=14))
+    order_file = tmp_path / "order.json"
+    order_file.write_text(json.dumps(order), encoding="utf-8")
+    assert "started: supply-start/" in run("contract", "create", str(order_file), "--tenant", world.tenant.id)
+    assert "already known" in run("contract", "create", str(order_file), "--tenant", world.tenant.id)
+    with Session(engine) as session:
+        contract = session.exec(select(Contract).where(Contract.contract_number == order["contract_number"])).one()
+    assert contract.tenant_id == world.tenant.id
+
+    broken = tmp_path / "broken.edi"
+    broken.write_bytes(b"UNA:+.? 'UNB+UNOC:3+1")
+    output = run("inbox", "import", str(broken), "--tenant", world.tenant.id)
+    assert "rejected" in output
+    with Session(engine) as session:
+        stored = session.exec(select(MarketMessage).where(MarketMessage.tenant_id == world.tenant.id)).one()
+    assert stored.raw == broken.read_bytes() and stored.state in ("rejected", "processed", "clearing")
+
+
+def test_bad_order_file_is_explained(cli_env: None, engine: Engine, tmp_path: Path) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        world = World(session)
+    order = world.order(earliest_supply_start(today()) + timedelta(days=14))
+    order["location"]["malo_id"] = "12345678901"
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order), encoding="utf-8")
+    result = runner.invoke(app, ["contract", "create", str(path), "--tenant", world.tenant.id])
+    assert result.exit_code == 2 and "malo_id" in result.output and "check digit" in result.output
