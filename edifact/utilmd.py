@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -15,6 +15,7 @@ from pydifact import Segment
 
 from edifact.envelope import Interchange, Party, RawMessage
 from edifact.errors import EdifactContentError
+from edifact.segments import element_components, element_value, format_date, make_segment, parse_date
 
 __all__ = [
     "Division",
@@ -135,52 +136,6 @@ def _division(association: str) -> Division | None:
 # ---------------------------------------------------------------- helpers
 
 
-def _value(segment: Segment, element: int, component: int = 0) -> str:
-    value = segment[element]
-    if isinstance(value, list):
-        return value[component] if component < len(value) else ""
-    return (value or "") if component == 0 else ""
-
-
-def _components(segment: Segment, element: int) -> list[str]:
-    value = segment[element]
-    if isinstance(value, list):
-        return value
-    return [value] if value else []
-
-
-def _segment(tag: str, *elements: str | list[str]) -> Segment:
-    """Create a segment without trailing empty components and elements."""
-    cleaned: list[str | list[str]] = []
-    for element in elements:
-        if isinstance(element, list):
-            parts = list(element)
-            while parts and not parts[-1]:
-                parts.pop()
-            element = parts[0] if len(parts) == 1 else parts or ""
-        cleaned.append(element)
-    while cleaned and not cleaned[-1]:
-        cleaned.pop()
-    return Segment(tag, *cleaned)
-
-
-def _parse_date(value: str, fmt: str) -> datetime:
-    """DTM value in format 303 (CCYYMMDDHHMM+ZZ), 203 (CCYYMMDDHHMM) or 102 (CCYYMMDD) as UTC datetime."""
-    patterns = {"303": r"(\d{12})([+-]\d{2})?", "203": r"(\d{12})()", "102": r"(\d{8})()"}
-    if fmt not in patterns:
-        raise ValueError(f"date format {fmt!r} is not supported (expected 303, 203 or 102)")
-    match = re.fullmatch(patterns[fmt], value)
-    if match is None:
-        raise ValueError(f"date {value!r} does not match format {fmt}")
-    digits, offset = match.groups()
-    moment = datetime.strptime(digits, "%Y%m%d%H%M" if len(digits) == 12 else "%Y%m%d")
-    return (moment - timedelta(hours=int(offset or 0))).replace(tzinfo=UTC)
-
-
-def _format_date(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M") + "+00"
-
-
 def _parse_party(segment: Segment, *, name_element: int | None = 3, address: bool = True) -> UtilmdParty:
     """Name from C080 (format Z01 person, Z02 company); address from C059 and the following elements."""
 
@@ -188,17 +143,17 @@ def _parse_party(segment: Segment, *, name_element: int | None = 3, address: boo
         return parts[index] if index < len(parts) and parts[index] else None
 
     fields: dict[str, Any] = {}
-    name = [] if name_element is None else _components(segment, name_element)
+    name = [] if name_element is None else element_components(segment, name_element)
     if len(name) >= 6 and name[5] == "Z02":
         fields["company"] = " ".join(part for part in name[:5] if part) or None
     else:
         fields["last_name"], fields["first_name"] = at(name, 0), at(name, 1)
     if address:
-        street = _components(segment, 4)
+        street = element_components(segment, 4)
         fields["street"], fields["house_number"] = at(street, 0), at(street, 2)
-        fields["city"] = _value(segment, 5) or None
-        fields["postcode"] = _value(segment, 7) or None
-        fields["country"] = _value(segment, 8) or None
+        fields["city"] = element_value(segment, 5) or None
+        fields["postcode"] = element_value(segment, 7) or None
+        fields["country"] = element_value(segment, 8) or None
     return UtilmdParty(**fields)
 
 
@@ -265,26 +220,26 @@ class _Reader:
                 raise self.error(str(exc), segment.tag, index) from exc
 
     def _bgm(self, segment: Segment, index: int) -> None:
-        self.set("category", _value(segment, 0))
-        self.set("document_number", _value(segment, 1))
+        self.set("category", element_value(segment, 0))
+        self.set("document_number", element_value(segment, 1))
 
     def _dtm(self, segment: Segment, index: int) -> None:
-        qualifier, value, fmt = (_value(segment, 0, i) for i in range(3))
+        qualifier, value, fmt = (element_value(segment, 0, i) for i in range(3))
         if qualifier == "137" and self.transactions == 0:
-            self.set("document_date", _parse_date(value, fmt))
+            self.set("document_date", parse_date(value, fmt))
         elif qualifier == "Z01" and self.in_transaction_header:
             self.set("notice_period", value)
         elif qualifier in _DATES and self.in_transaction_header:
-            self.set(_DATES[qualifier], _parse_date(value, fmt))
+            self.set(_DATES[qualifier], parse_date(value, fmt))
 
     def _nad(self, segment: Segment, index: int) -> None:
-        qualifier = _value(segment, 0)
+        qualifier = element_value(segment, 0)
         if qualifier in ("MS", "MR"):
             role = "sender" if qualifier == "MS" else "receiver"
-            self.set(role, _value(segment, 1))
-            self.set(f"{role}_code_list", _value(segment, 1, 2))
+            self.set(role, element_value(segment, 1))
+            self.set(f"{role}_code_list", element_value(segment, 1, 2))
         elif qualifier == "VY":
-            self.set("previous_supplier", _value(segment, 1))
+            self.set("previous_supplier", element_value(segment, 1))
         elif qualifier == "Z09":
             self.set("customer", _parse_party(segment, address=False))
         elif qualifier == "Z04":
@@ -296,40 +251,40 @@ class _Reader:
         self.transactions += 1
         if self.transactions > 1:
             raise ValueError("more than one transaction (IDE) in the message; only one is supported")
-        self.set("transaction_id", _value(segment, 1))
+        self.set("transaction_id", element_value(segment, 1))
 
     def _sts(self, segment: Segment, index: int) -> None:
-        qualifier = _value(segment, 0)
+        qualifier = element_value(segment, 0)
         if qualifier == "7" and "transaction_reason" not in self.fields:
-            details = [_value(segment, i) for i in range(3, len(segment.elements))]
+            details = [element_value(segment, i) for i in range(3, len(segment.elements))]
             while details and not details[-1]:
                 details.pop()
-            self.set("transaction_reason", _value(segment, 2))
+            self.set("transaction_reason", element_value(segment, 2))
             self.set("transaction_reason_details", details)
         elif qualifier == "E01":
-            self.set("answer_code", _value(segment, 2))
-            self.set("answer_code_list", _value(segment, 2, 1))
+            self.set("answer_code", element_value(segment, 2))
+            self.set("answer_code_list", element_value(segment, 2, 1))
 
     def _ftx(self, segment: Segment, index: int) -> None:
-        if _value(segment, 0) == "ACB":
-            self.set("free_text", "".join(_components(segment, 3)))
+        if element_value(segment, 0) == "ACB":
+            self.set("free_text", "".join(element_components(segment, 3)))
 
     def _loc(self, segment: Segment, index: int) -> None:
-        qualifier, location = _value(segment, 0), _value(segment, 1)
+        qualifier, location = element_value(segment, 0), element_value(segment, 1)
         if qualifier == "Z16" or (qualifier == "172" and re.fullmatch(r"\d{11}", location)):
             self.set("malo_id", location)
         elif qualifier == "Z17" or (qualifier == "172" and len(location) == 33):
             self.fields.setdefault("melo_ids", []).append(location)
 
     def _rff(self, segment: Segment, index: int) -> None:
-        qualifier = _value(segment, 0)
+        qualifier = element_value(segment, 0)
         if qualifier == "Z13":
-            self.set("pruefidentifikator", _value(segment, 0, 1), index)
+            self.set("pruefidentifikator", element_value(segment, 0, 1), index)
         elif qualifier == "TN":
-            self.set("reference_transaction", _value(segment, 0, 1))
+            self.set("reference_transaction", element_value(segment, 0, 1))
 
     def _qty(self, segment: Segment, index: int) -> None:
-        qualifier, value, unit = (_value(segment, 0, i) for i in range(3))
+        qualifier, value, unit = (element_value(segment, 0, i) for i in range(3))
         if qualifier not in ("Z09", "31") or "annual_consumption_kwh" in self.fields:
             return
         if unit != "KWH":
@@ -340,12 +295,12 @@ class _Reader:
             raise ValueError(f"quantity {value!r} is not a number") from None
 
     def _cav(self, segment: Segment, index: int) -> None:
-        if _value(segment, 0) == "ZV4" and not self.gas:
-            self.set("balancing_group", _value(segment, 0, 3))
+        if element_value(segment, 0) == "ZV4" and not self.gas:
+            self.set("balancing_group", element_value(segment, 0, 3))
 
     def _cci(self, segment: Segment, index: int) -> None:
-        if _value(segment, 0) == "Z19" and self.gas:
-            self.set("balancing_group", _value(segment, 2))
+        if element_value(segment, 0) == "Z19" and self.gas:
+            self.set("balancing_group", element_value(segment, 2))
 
 
 def parse_utilmd(msg: RawMessage) -> UtilmdMessage:
@@ -394,11 +349,11 @@ def build_utilmd(m: UtilmdMessage) -> RawMessage:
     """Write the message segments in the order of the EDI@Energy samples; only set fields are emitted."""
     gas = m.division is Division.GAS
     segs = [
-        _segment("BGM", m.category, m.document_number),
-        _segment("DTM", ["137", _format_date(m.document_date), "303"]),
-        _segment("NAD", "MS", [m.sender, "", m.sender_code_list]),
-        _segment("NAD", "MR", [m.receiver, "", m.receiver_code_list]),
-        _segment("IDE", "24", m.transaction_id),
+        make_segment("BGM", m.category, m.document_number),
+        make_segment("DTM", ["137", format_date(m.document_date), "303"]),
+        make_segment("NAD", "MS", [m.sender, "", m.sender_code_list]),
+        make_segment("NAD", "MR", [m.receiver, "", m.receiver_code_list]),
+        make_segment("IDE", "24", m.transaction_id),
     ]
     written: set[str] = set()
     for qualifier, name in _DATES.items():
@@ -406,45 +361,45 @@ def build_utilmd(m: UtilmdMessage) -> RawMessage:
         if moment is None or name in written or qualifier == ("Z06" if gas else "Z05"):
             continue
         written.add(name)
-        segs.append(_segment("DTM", [qualifier, _format_date(moment), "303"]))
+        segs.append(make_segment("DTM", [qualifier, format_date(moment), "303"]))
     if m.notice_period:
-        segs.append(_segment("DTM", ["Z01", m.notice_period, "Z01"]))
+        segs.append(make_segment("DTM", ["Z01", m.notice_period, "Z01"]))
     if m.transaction_reason or m.transaction_reason_details:
-        segs.append(_segment("STS", "7", "", m.transaction_reason or "", *m.transaction_reason_details))
+        segs.append(make_segment("STS", "7", "", m.transaction_reason or "", *m.transaction_reason_details))
     if m.answer_code:
-        segs.append(_segment("STS", "E01", "", [m.answer_code, m.answer_code_list or ""]))
+        segs.append(make_segment("STS", "E01", "", [m.answer_code, m.answer_code_list or ""]))
     if m.free_text:
         chunks = [m.free_text[i : i + 512] for i in range(0, len(m.free_text), 512)]
-        segs.append(_segment("FTX", "ACB", "", "", chunks))
+        segs.append(make_segment("FTX", "ACB", "", "", chunks))
     if m.malo_id:
-        segs.append(_segment("LOC", "172" if gas else "Z16", m.malo_id))
-    segs.extend(_segment("LOC", "172" if gas else "Z17", melo) for melo in m.melo_ids)
-    segs.append(_segment("RFF", ["Z13", m.pruefidentifikator]))
+        segs.append(make_segment("LOC", "172" if gas else "Z16", m.malo_id))
+    segs.extend(make_segment("LOC", "172" if gas else "Z17", melo) for melo in m.melo_ids)
+    segs.append(make_segment("RFF", ["Z13", m.pruefidentifikator]))
     if m.reference_transaction:
-        segs.append(_segment("RFF", ["TN", m.reference_transaction]))
+        segs.append(make_segment("RFF", ["TN", m.reference_transaction]))
     if m.balancing_group and not gas:
         segs += [
-            _segment("SEQ", "Z79", "1"),
-            _segment("PIA", "5", [BALANCING_GROUP_PRODUCT, "Z11"]),
-            _segment("CCI", "Z66"),
-            _segment("CAV", ["ZV4", "", "", m.balancing_group]),
+            make_segment("SEQ", "Z79", "1"),
+            make_segment("PIA", "5", [BALANCING_GROUP_PRODUCT, "Z11"]),
+            make_segment("CCI", "Z66"),
+            make_segment("CAV", ["ZV4", "", "", m.balancing_group]),
         ]
     if m.annual_consumption_kwh is not None or (m.balancing_group and gas):
-        segs.append(_segment("SEQ", "Z01"))
+        segs.append(make_segment("SEQ", "Z01"))
     if m.annual_consumption_kwh is not None:
         qualifier = "31" if gas and m.category != "E35" else "Z09"
-        segs.append(_segment("QTY", [qualifier, format(m.annual_consumption_kwh, "f"), "KWH"]))
+        segs.append(make_segment("QTY", [qualifier, format(m.annual_consumption_kwh, "f"), "KWH"]))
     if m.balancing_group and gas:
-        segs.append(_segment("CCI", "Z19", "", m.balancing_group))
+        segs.append(make_segment("CCI", "Z19", "", m.balancing_group))
     if m.customer:
-        segs.append(_segment("NAD", "Z09", "", "", _name(m.customer)))
+        segs.append(make_segment("NAD", "Z09", "", "", _name(m.customer)))
     if m.customer_address:
         if _uses_location_address(m):
-            segs.append(_segment("NAD", "DP", "", "", "", *_address(m.customer_address)))
+            segs.append(make_segment("NAD", "DP", "", "", "", *_address(m.customer_address)))
         else:
-            segs.append(_segment("NAD", "Z04", "", "", _name(m.customer_address), *_address(m.customer_address)))
+            segs.append(make_segment("NAD", "Z04", "", "", _name(m.customer_address), *_address(m.customer_address)))
     if m.previous_supplier:
-        segs.append(_segment("NAD", "VY", [m.previous_supplier, "", "332" if gas else "293"]))
+        segs.append(make_segment("NAD", "VY", [m.previous_supplier, "", "332" if gas else "293"]))
     return RawMessage(
         reference=m.message_reference,
         type="UTILMD",

@@ -1,0 +1,52 @@
+"""Reading and writing single segments: element values, dates (DTM 303/203/102), building segments."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from pydifact import Segment
+
+
+def element_value(segment: Segment, element: int, component: int = 0) -> str:
+    value = segment[element]
+    if isinstance(value, list):
+        return value[component] if component < len(value) else ""
+    return (value or "") if component == 0 else ""
+
+
+def element_components(segment: Segment, element: int) -> list[str]:
+    value = segment[element]
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
+
+
+def make_segment(tag: str, *elements: str | list[str]) -> Segment:
+    """Create a segment without trailing empty components and elements."""
+    cleaned: list[str | list[str]] = []
+    for element in elements:
+        if isinstance(element, list):
+            parts = list(element)
+            while parts and not parts[-1]:
+                parts.pop()
+            element = parts[0] if len(parts) == 1 else parts or ""
+        cleaned.append(element)
+    while cleaned and not cleaned[-1]:
+        cleaned.pop()
+    return Segment(tag, *cleaned)
+
+
+def parse_date(value: str, fmt: str) -> datetime:
+    """DTM value in format 303 (CCYYMMDDHHMM+ZZ), 203 (CCYYMMDDHHMM) or 102 (CCYYMMDD) as UTC datetime."""
+    patterns = {"303": r"(\d{12})([+-]\d{2})?", "203": r"(\d{12})()", "102": r"(\d{8})()"}
+    if fmt not in patterns:
+        raise ValueError(f"date format {fmt!r} is not supported (expected 303, 203 or 102)")
+    match = re.fullmatch(patterns[fmt], value)
+    if match is None:
+        raise ValueError(f"date {value!r} does not match format {fmt}")
+    digits, offset = match.groups()
+    moment = datetime.strptime(digits, "%Y%m%d%H%M" if len(digits) == 12 else "%Y%m%d")
+    return (moment - timedelta(hours=int(offset or 0))).replace(tzinfo=UTC)
+
+
+def format_date(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M") + "+00"
