@@ -23,6 +23,7 @@ from models.process import (
     SignalDelivery,
 )
 from rules.calendar import supply_date_from_instant
+from rules.market_processes import FINAL_ANSWERS
 
 log = get_logger()
 
@@ -119,6 +120,9 @@ class InboxActivities:
         if m.sender != request.receiver:
             problem = f"answer comes from {m.sender}, the request went to {request.receiver}"
             return Delivery(workflow_id=None, answer=answer, problem=problem)
+        if answer.pruefidentifikator in FINAL_ANSWERS and request.answered_at is None:
+            request.answered_at = utcnow()
+            session.add(request)
         return Delivery(workflow_id=request.workflow_id, answer=answer)
 
     @activity.defn

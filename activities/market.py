@@ -21,7 +21,7 @@ from models.customers import Customer
 from models.messages import Direction, MarketMessage, MessageState
 from models.process import SendUtilmd, SentMessage
 from models.tenancy import Tenant
-from rules.calendar import day_start
+from rules.calendar import answer_deadline, day_start
 from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
 
 log = get_logger()
@@ -175,6 +175,7 @@ class MarketActivities:
                 sha256=hashlib.sha256(raw).hexdigest(),
                 workflow_id=request.workflow_id,
                 created_at=utcnow(),
+                answer_due_at=answer_deadline(utcnow(), exchange(request.kind, division).answer_hour),
             )
             .on_conflict_do_nothing(index_elements=["business_key"])
         )

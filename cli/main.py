@@ -177,3 +177,40 @@ async def _start_inbound(tenant: str, message_id: int) -> str:
     from services.inbox import start_processing
 
     return await start_processing(await connect(), get_settings().task_queue, tenant, message_id)
+
+
+@inbox_app.command("monitor")
+def inbox_monitor(
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    state: Annotated[
+        str | None,
+        typer.Option(help="received, processed, answered, awaiting_answer, answer_overdue, clearing, duplicate, sent"),
+    ] = None,
+    partner: Annotated[str | None, typer.Option(help="13-digit code number")] = None,
+    message_type: Annotated[str | None, typer.Option("--type", help="UTILMD, MSCONS, ...")] = None,
+    pruefidentifikator: Annotated[str | None, typer.Option("--pid")] = None,
+    day_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    day_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    limit: int = 200,
+) -> None:
+    """The daily market-communication check: counts per state, then the messages that match."""
+    from datetime import date
+
+    from cli.monitor import show
+    from core.db import get_engine
+    from services.monitor import MonitorFilter, MonitorState
+
+    try:
+        where = MonitorFilter(
+            state=MonitorState(state) if state else None,
+            partner=partner,
+            message_type=message_type,
+            pruefidentifikator=pruefidentifikator,
+            day_from=date.fromisoformat(day_from) if day_from else None,
+            day_to=date.fromisoformat(day_to) if day_to else None,
+            limit=limit,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    with Session(get_engine()) as session:
+        show(session, tenant, where)

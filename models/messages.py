@@ -19,6 +19,7 @@ class MessageState(StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    """Answered with a negative CONTRL (syntax) or APERAK (content); kept for clearing."""
     CLEARING = "clearing"
     QUEUED = "queued"
     SENT = "sent"
@@ -56,6 +57,16 @@ class MarketMessage(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     error: str | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="market_message.id")
+    in_reply_to_id: int | None = Field(
+        default=None,
+        foreign_key="market_message.id",
+        index=True,
+        description="our CONTRL/APERAK: the inbound message it answers; an inbound answer: our request",
+    )
+    answer_due_at: datetime | None = instant(default=None, nullable=True, description="requests: answer deadline")
+    answered_at: datetime | None = instant(default=None, nullable=True)
+    message_count: int | None = None
+    size_bytes: int | None = None
     workflow_id: str | None = Field(default=None, index=True)
     created_at: datetime = instant(default_factory=utcnow)
     processed_at: datetime | None = instant(default=None, nullable=True)

@@ -132,7 +132,7 @@ class SupplyStartWorkflow:
         while True:
             await self._set_state("cancelling_previous", contract_state="cancelling_previous")
             sent = await self._send("cancellation", start)
-            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), None), "cancellation")
+            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), ex.answer_hour), "cancellation")
             if answer is None:
                 outcome = await self._ask_unless_answered(
                     ex,
@@ -171,7 +171,7 @@ class SupplyStartWorkflow:
             start = await self._ensure_start_allowed(start)
             await self._set_state("registering", contract_state="registering")
             sent = await self._send("registration", start)
-            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), 11), "registration")
+            answer = await self._await_answer(ex, sent, answer_deadline(workflow.now(), ex.answer_hour), "registration")
             if answer is None:
                 outcome = await self._ask_unless_answered(
                     ex,

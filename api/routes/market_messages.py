@@ -1,17 +1,19 @@
 """Inbound market messages: the raw interchange is stored first, then parsed and routed to its process."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
 from api.auth import Principal, require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import not_found
+from models.base import utcnow
 from models.messages import MarketMessage
 from models.tenancy import Role, Tenant
 from services.inbox import receive_interchange, start_processing
+from services.monitor import MonitorFilter, MonitorRow, MonitorState, list_messages
 
 router = APIRouter(prefix="/v1/market-messages", tags=["market messages"])
 Operator = Annotated[Principal, require(Role.CLIENT)]
@@ -76,6 +78,31 @@ async def post_interchange(
     else:
         workflow_id = await start_processing(client, settings.task_queue, tenant.id, received.message_id)
     return Received(**received.model_dump(), workflow_id=workflow_id)
+
+
+@router.get("", response_model=list[MonitorRow])
+def monitor(
+    principal: Operator,
+    session: SessionDep,
+    state: MonitorState | None = None,
+    partner: Annotated[str | None, Query(pattern="^[0-9]{13}$")] = None,
+    message_type: Annotated[str | None, Query(alias="type", pattern="^[A-Za-z]{6}$", description="UTILMD, ...")] = None,
+    pruefidentifikator: Annotated[str | None, Query(pattern="^[0-9]{5}$")] = None,
+    day_from: Annotated[date | None, Query(alias="from")] = None,
+    day_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[MonitorRow]:
+    """The daily market-communication check: by state (awaiting_answer, answer_overdue, clearing, ...)."""
+    where = MonitorFilter(
+        state=state,
+        partner=partner,
+        message_type=message_type,
+        pruefidentifikator=pruefidentifikator,
+        day_from=day_from,
+        day_to=day_to,
+        limit=limit,
+    )
+    return list_messages(session, principal.tenant_id, where, utcnow())
 
 
 @router.get("/{message_id}", response_model=MessageView)

@@ -1,0 +1,45 @@
+"""Meter readings and energy quantities from MSCONS, and the processes waiting for them."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import instant, quantity, text_code, utcnow
+
+
+class MeterReading(SQLModel, table=True):
+    """One value: a meter reading at a point in time, or a quantity for ``[period_start, at)``."""
+
+    __tablename__ = "meter_reading"
+    __table_args__ = (Index("ix_meter_reading_location_at", "tenant_id", "location_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    location_id: str = Field(max_length=33, description="MaLo (11) or MeLo (33)")
+    meter_number: str | None = Field(default=None, max_length=40)
+    obis: str | None = Field(default=None, max_length=30)
+    value: Decimal = quantity()
+    quality: str = text_code(5, description="QTY qualifier: 220 true, 67 substitute, Z18 provisional, ...")
+    unit: str | None = text_code(5, default=None, nullable=True)
+    at: datetime = instant(description="Nutzungszeitpunkt, or the end of the measured period")
+    period_start: datetime | None = instant(default=None, nullable=True)
+    statuses: str = Field(default="", max_length=200, description="STS category:code pairs, comma-separated")
+    pruefidentifikator: str = text_code(5)
+    message_id: int = Field(foreign_key="market_message.id", index=True)
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class ReadingWait(SQLModel, table=True):
+    """A process waiting for readings of a location; inbound MSCONS signals it (``meter_readings``)."""
+
+    __tablename__ = "reading_wait"
+    __table_args__ = (UniqueConstraint("workflow_id", "location_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    location_id: str = Field(max_length=33, index=True)
+    workflow_id: str = Field(max_length=200)
+    active: bool = True
+    created_at: datetime = instant(default_factory=utcnow)
