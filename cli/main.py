@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from cli.admin import key_app, partner_app, tariff_app, tenant_app
+from cli.edifact import edifact_app
 from core.settings import get_settings
 
 app = typer.Typer(help="Process engine for energy-supplier back offices.", no_args_is_help=True)
@@ -23,6 +24,7 @@ app.add_typer(partner_app, name="partner")
 app.add_typer(tariff_app, name="tariff")
 app.add_typer(contract_app, name="contract")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(edifact_app, name="edifact")
 console = Console()
 
 

@@ -99,3 +99,16 @@ def test_bad_order_file_is_explained(cli_env: None, engine: Engine, tmp_path: Pa
     path.write_text(json.dumps(order), encoding="utf-8")
     result = runner.invoke(app, ["contract", "create", str(path), "--tenant", world.tenant.id])
     assert result.exit_code == 2 and "malo_id" in result.output and "check digit" in result.output
+
+
+def test_installed_command_starts() -> None:
+    """The installed ``bpo`` script imports every package it needs (packaging is complete)."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bpo = shutil.which("bpo") or str(Path(sys.executable).parent / "bpo")
+    result = subprocess.run([bpo, "--help"], capture_output=True, text=True, timeout=60, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert "inbox" in result.stdout and "edifact" in result.stdout

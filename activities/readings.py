@@ -1,0 +1,86 @@
+"""Storing meter readings in bulk (COPY) inside the caller's transaction, and finding who waits for them."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from models.readings import MeterReading, ReadingWait
+
+COLUMNS = (
+    "tenant_id",
+    "location_id",
+    "meter_number",
+    "obis",
+    "value",
+    "quality",
+    "unit",
+    "at",
+    "period_start",
+    "statuses",
+    "pruefidentifikator",
+    "message_id",
+    "created_at",
+)
+
+
+class Reading(NamedTuple):
+    location_id: str
+    meter_number: str | None
+    obis: str | None
+    value: Decimal
+    quality: str
+    unit: str | None
+    at: datetime
+    period_start: datetime | None
+    statuses: str
+
+
+def store_readings(
+    session: Session, tenant_id: str, message_id: int, pruefidentifikator: str, readings: Iterable[Reading]
+) -> int:
+    """COPY the readings of one inbound message; a repeat replaces what an earlier attempt stored."""
+    session.execute(delete(MeterReading).where(col(MeterReading.message_id) == message_id))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    now = datetime.now(UTC)
+    count = 0
+    with raw.cursor() as cursor, cursor.copy(f"COPY meter_reading ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for r in readings:
+            copy.write_row(
+                (
+                    tenant_id,
+                    r.location_id,
+                    r.meter_number,
+                    r.obis,
+                    r.value,
+                    r.quality,
+                    r.unit,
+                    r.at,
+                    r.period_start,
+                    r.statuses,
+                    pruefidentifikator,
+                    message_id,
+                    now,
+                )
+            )
+            count += 1
+    return count
+
+
+def waiting_processes(session: Session, tenant_id: str, location_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Workflow ids waiting for readings, per location."""
+    waits = session.exec(
+        select(ReadingWait).where(
+            ReadingWait.tenant_id == tenant_id,
+            col(ReadingWait.location_id).in_(list(set(location_ids))),
+            col(ReadingWait.active).is_(True),
+        )
+    ).all()
+    found: dict[str, list[str]] = {}
+    for wait in waits:
+        found.setdefault(wait.location_id, []).append(wait.workflow_id)
+    return found

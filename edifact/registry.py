@@ -1,0 +1,29 @@
+"""One entry point to parse any message of an interchange into its typed model."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from efoli import get_edifact_format_version
+from pydantic import BaseModel
+
+from edifact.envelope import RawMessage
+from edifact.generic import parse_generic
+from edifact.utilmd import parse_utilmd
+
+Parser = Callable[[RawMessage], BaseModel]
+
+PARSERS: dict[str, Parser] = {
+    "UTILMD": parse_utilmd,
+}
+
+
+def parse_message(msg: RawMessage) -> BaseModel:
+    """The typed message, or a GenericMessage (header fields only) for types without a model."""
+    return PARSERS.get(msg.type, parse_generic)(msg)
+
+
+def format_version(document_date: datetime | None) -> str | None:
+    """The EDI@Energy format version in force on the message date (e.g. "FV2510")."""
+    if document_date is None:
+        return None
+    return str(get_edifact_format_version(document_date))
