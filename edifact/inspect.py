@@ -14,7 +14,7 @@ def inspect_interchange(data: bytes | str) -> dict[str, Any]:
     interchange = parse_interchange(data)
     messages = []
     for raw in interchange.messages:
-        model = parse_message(raw)
+        model = parse_message(raw, interchange)
         dumped = model.model_dump(mode="json", exclude={"message_type"})
         view: dict[str, Any] = {
             "type": raw.type,

@@ -6,19 +6,30 @@ from datetime import datetime
 from efoli import get_edifact_format_version
 from pydantic import BaseModel
 
-from edifact.envelope import RawMessage
+from edifact.aperak import parse_aperak
+from edifact.contrl import parse_contrl
+from edifact.envelope import Interchange, RawMessage
 from edifact.generic import parse_generic
+from edifact.invoic import parse_invoic
+from edifact.mscons import parse_mscons
+from edifact.remadv import parse_remadv
 from edifact.utilmd import parse_utilmd
 
 Parser = Callable[[RawMessage], BaseModel]
 
 PARSERS: dict[str, Parser] = {
     "UTILMD": parse_utilmd,
+    "MSCONS": parse_mscons,
+    "INVOIC": parse_invoic,
+    "REMADV": parse_remadv,
+    "APERAK": parse_aperak,
 }
 
 
-def parse_message(msg: RawMessage) -> BaseModel:
+def parse_message(msg: RawMessage, interchange: Interchange) -> BaseModel:
     """The typed message, or a GenericMessage (header fields only) for types without a model."""
+    if msg.type == "CONTRL":
+        return parse_contrl(msg, interchange)
     return PARSERS.get(msg.type, parse_generic)(msg)
 
 
