@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
-from activities.inbox import InboxActivities, deliver_answer
+from activities.inbox import InboxActivities, deliver_answer, deliver_readings
 from activities.market import DropFolderTransport, MarketActivities
 from activities.tasks import TaskActivities
 from core.db import make_engine
@@ -27,8 +27,9 @@ MAX_CONCURRENT_ACTIVITIES = 16
 def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     contracts = ContractActivities(engine)
     documents = DocumentActivities(engine)
-    inbox = InboxActivities(engine)
-    market = MarketActivities(engine, DropFolderTransport(settings.outbox_path))
+    transport = DropFolderTransport(settings.outbox_path)
+    inbox = InboxActivities(engine, transport)
+    market = MarketActivities(engine, transport)
     tasks = TaskActivities(engine)
     return [
         contracts.load_contract,
@@ -40,6 +41,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,
+        deliver_readings,
         market.send_utilmd,
         tasks.create_task,
         tasks.close_task,

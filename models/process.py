@@ -151,10 +151,29 @@ class Delivery(BaseModel):
     problem: str | None = None
 
 
+class ReadingsArrived(BaseModel):
+    """New readings of one location from one inbound message (signal ``meter_readings``)."""
+
+    message_id: int
+    location_id: str
+    pruefidentifikator: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+class ReadingsDelivery(BaseModel):
+    workflow_id: str
+    readings: ReadingsArrived
+
+
 class InboundResult(BaseModel):
     state: str
     error: str | None = None
     deliveries: list[Delivery] = Field(default_factory=list)
+    readings: list[ReadingsDelivery] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+    """What a person must look at (the interchange goes to clearing)."""
 
 
 class SignalDelivery(BaseModel):

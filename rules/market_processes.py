@@ -39,3 +39,18 @@ UNB_QUALIFIER = {"strom": "500", "gas": "502"}
 def exchange(kind: str, division: str) -> Exchange:
     table = REGISTRATION if kind == "registration" else CANCELLATION
     return table[division]
+
+
+SUPPLIER_RECEIVES = frozenset(
+    {
+        # UTILMD Strom (REFERENCE 2.1): answers to our requests, requests to us as old supplier, master data
+        *("55002", "55003", "55005", "55006", "55007", "55010", "55013", "55016", "55017", "55018"),
+        *("55022", "55023", "55024", "55035", "55036", "55037", "55038", "55078", "55080", "55095"),
+        *("55126", "55137", "55218", "55602", "55603", "55604", "55605"),
+        *("55615", "55616", "55617", "55618", "55619", "55620"),
+        # UTILMD Gas (REFERENCE 3)
+        *("44002", "44003", "44005", "44006", "44007", "44010", "44013", "44016", "44017", "44018"),
+        *("44019", "44020", "44022", "44023", "44024", "44036", "44037", "44038", "44103", "44104"),
+    }
+)
+"""UTILMD Prüfidentifikatoren a supplier processes; any other is answered with APERAK Z31."""

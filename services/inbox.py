@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
+from edifact.contrl import sender_of_broken
 from edifact.envelope import parse_interchange
 from edifact.errors import EdifactError
 from models.base import utcnow
@@ -27,13 +28,11 @@ class ReceivedInterchange(BaseModel):
 
 def receive_interchange(session: Session, tenant: Tenant, raw: bytes) -> ReceivedInterchange:
     """Store the interchange before anything else; a repeat of sender + reference is stored as a duplicate."""
-    sender = receiver = reference = error = None
-    state = MessageState.RECEIVED
+    parties = sender_of_broken(raw)
+    sender, receiver, reference = (parties[0].id, parties[1].id, parties[2]) if parties else (None, None, None)
+    state, error = MessageState.RECEIVED, None
     try:
-        interchange = parse_interchange(raw)
-        sender, receiver, reference = interchange.sender.id, interchange.receiver.id, interchange.reference
-        if receiver not in {tenant.market_partner_id, tenant.gas_market_partner_id}:
-            state, error = MessageState.CLEARING, f"addressed to {receiver}, not to tenant {tenant.id}"
+        check_syntax(raw)
     except EdifactError as syntax_error:
         state, error = MessageState.REJECTED, str(syntax_error)
     values = {
@@ -75,6 +74,11 @@ def receive_interchange(session: Session, tenant: Tenant, raw: bytes) -> Receive
     session.commit()
     assert duplicate.id is not None
     return ReceivedInterchange(message_id=duplicate.id, state=MessageState.DUPLICATE, duplicate_of=original, error=None)
+
+
+def check_syntax(raw: bytes) -> None:
+    """The whole interchange is read once so that the caller learns of a syntax error at once."""
+    parse_interchange(raw)
 
 
 def inbound_workflow_id(tenant_id: str, message_id: int) -> str:

@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inbox import InboxActivities, deliver_answer
+    from activities.inbox import InboxActivities, deliver_answer, deliver_readings
     from models.messages import MessageState
     from models.process import (
         Delivery,
@@ -55,9 +55,11 @@ class InboundMessageWorkflow:
             if result.state == MessageState.DUPLICATE:
                 self.state = result.state
                 break
-            problems = await self._deliver(result)
+            problems = [*result.problems, *await self._deliver(result)]
+            await self._deliver_readings(result)
             if not problems:
-                await self._finish(inbound, MessageState.PROCESSED, None)
+                final = MessageState.REJECTED if result.state == MessageState.REJECTED else MessageState.PROCESSED
+                await self._finish(inbound, final, result.error)
                 break
             self.state = "clearing"
             await self._mark(inbound, MessageState.CLEARING, "; ".join(problems))
@@ -69,8 +71,7 @@ class InboundMessageWorkflow:
         return self.status()
 
     async def _deliver(self, result: InboundResult) -> list[str]:
-        if result.error:
-            return [result.error]
+        """Hand each answer to its process; what finds none is returned as a problem."""
         problems = []
         for delivery in result.deliveries:
             if delivery.workflow_id is None:
@@ -85,6 +86,16 @@ class InboundMessageWorkflow:
             if not delivered:
                 problems.append(self._describe(delivery, f"process {delivery.workflow_id} is no longer waiting"))
         return problems
+
+    async def _deliver_readings(self, result: InboundResult) -> None:
+        """Tell waiting processes about new readings; one that stopped waiting simply misses the signal."""
+        for delivery in result.readings:
+            await workflow.execute_activity(
+                deliver_readings,
+                delivery,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(minutes=1)),
+            )
 
     async def _clear(self, inbound: InboundInput, problems: list[str], attempt: int) -> TaskDecision:
         info = workflow.info()

@@ -1,0 +1,315 @@
+"""Processing one stored inbound interchange: check, answer (CONTRL/APERAK), store readings, route answers."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from activities.readings import Reading, store_readings, waiting_processes
+from activities.replies import Replies
+from core.logging import get_logger
+from edifact.aperak import AperakError, parse_aperak
+from edifact.contrl import parse_contrl
+from edifact.envelope import Interchange, RawMessage
+from edifact.errors import EdifactContentError
+from edifact.generic import parse_generic
+from edifact.invoic import parse_invoic
+from edifact.mscons import MsconsMessage, iter_readings, parse_mscons
+from edifact.remadv import parse_remadv
+from edifact.utilmd import UtilmdMessage, parse_utilmd
+from models.base import utcnow
+from models.contracts import MarketLocation, Meter
+from models.messages import Direction, MarketMessage
+from models.process import Delivery, MarketAnswer, ReadingsArrived, ReadingsDelivery
+from rules.calendar import supply_date_from_instant
+from rules.market_processes import FINAL_ANSWERS, SUPPLIER_RECEIVES
+
+log = get_logger()
+ROUTED_BY_REFERENCE = frozenset(
+    {"55002", "55003", "55017", "55018", "55036", "44002", "44003", "44017", "44018", "44036"}
+)
+"""Answers that go to the process that sent the request (matched by RFF+TN)."""
+
+
+@dataclass
+class Outcome:
+    deliveries: list[Delivery] = field(default_factory=list)
+    readings: list[ReadingsDelivery] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """Content errors answered with a negative APERAK."""
+
+
+class InboundProcessing:
+    """One pass over a parsed interchange of one tenant; replies are collected and sent at the end."""
+
+    def __init__(self, session: Session, row: MarketMessage, interchange: Interchange, replies: Replies) -> None:
+        assert row.id is not None and row.tenant_id is not None
+        self.session = session
+        self.row = row
+        self.message_id = row.id
+        self.tenant_id = row.tenant_id
+        self.interchange = interchange
+        self.replies = replies
+        self.gas = "502" in (interchange.sender.qualifier, interchange.receiver.qualifier)
+        self.outcome = Outcome()
+
+    def run(self) -> Outcome:
+        for raw in self.interchange.messages:
+            try:
+                self._message(raw)
+            except EdifactContentError as error:
+                self._reject(raw, [AperakError(code="Z29", text=str(error)[:512])], str(error))
+        if not self.gas:
+            self.replies.send_aperaks(self.interchange)
+        elif not any(raw.type == "CONTRL" for raw in self.interchange.messages):
+            self.replies.send_aperaks(self.interchange)
+            self.replies.acknowledge(self.interchange)
+        return self.outcome
+
+    # ---------------------------------------------------------------- per message type
+
+    def _message(self, raw: RawMessage) -> None:
+        handler = {
+            "UTILMD": self._utilmd,
+            "MSCONS": self._mscons,
+            "INVOIC": self._invoice,
+            "REMADV": self._invoice,
+            "APERAK": self._aperak,
+            "CONTRL": self._contrl,
+        }.get(raw.type, self._unsupported)
+        handler(raw)
+
+    def _utilmd(self, raw: RawMessage) -> None:
+        message = parse_utilmd(raw)
+        self._describe(message.pruefidentifikator, message.document_number, message.malo_id)
+        self.row.transaction_id = self.row.transaction_id or message.transaction_id
+        self.row.reference_transaction = self.row.reference_transaction or message.reference_transaction
+        if message.pruefidentifikator not in SUPPLIER_RECEIVES:
+            error = f"Prüfidentifikator {message.pruefidentifikator} is not processed by a supplier"
+            self._reject_message(raw, message, "Z31", error)
+            return
+        if message.pruefidentifikator not in ROUTED_BY_REFERENCE:
+            self._accept(message)
+            self.outcome.problems.append(f"{message.pruefidentifikator}: no process handles it yet")
+            return
+        delivery = self._route(message)
+        if delivery.workflow_id is None and delivery.problem and "no request" in delivery.problem:
+            self._reject_message(raw, message, "Z33", delivery.problem)
+        else:
+            self._accept(message)
+        self.outcome.deliveries.append(delivery)
+
+    def _mscons(self, raw: RawMessage) -> None:
+        message = parse_mscons(raw)
+        locations = [location.location_id for location in message.locations]
+        self._describe(message.pruefidentifikator, message.document_number, _first_malo(locations))
+        unknown = sorted(set(locations) - self._known_locations(locations))
+        if unknown:
+            self._reject_message(raw, message, "Z10", f"location {', '.join(unknown)} is not supplied by us")
+            return
+        stats: dict[str, _Span] = {}
+        stored = store_readings(
+            self.session, self.tenant_id, self.message_id, message.pruefidentifikator, _readings(message, stats)
+        )
+        log.info("readings stored", tenant=self.tenant_id, message_id=self.message_id, count=stored)
+        self._deliver_readings(message.pruefidentifikator, stats)
+        self._accept(message)
+
+    def _invoice(self, raw: RawMessage) -> None:
+        message = parse_invoic(raw) if raw.type == "INVOIC" else parse_remadv(raw)
+        self._describe(message.pruefidentifikator, message.document_number, getattr(message, "malo_id", None))
+        self._accept(message)
+        self.outcome.problems.append(f"{raw.type} {message.document_number}: no process handles it yet")
+
+    def _aperak(self, raw: RawMessage) -> None:
+        message = parse_aperak(raw)
+        self._describe(None, message.document_number, None)
+        request = self._our_interchange(message.referenced_interchange)
+        if message.category == "313":
+            codes = ", ".join(f"{e.code} {e.text or ''}".strip() for e in message.errors)
+            self.outcome.problems.append(f"APERAK: our interchange {message.referenced_interchange} rejected: {codes}")
+            if request is not None:
+                request.error = f"APERAK {codes}"
+                self.session.add(request)
+
+    def _contrl(self, raw: RawMessage) -> None:
+        message = parse_contrl(raw, self.interchange)
+        self._describe(None, None, None)
+        request = self._our_interchange(message.interchange_reference)
+        if message.rejected:
+            problem = f"CONTRL: our interchange {message.interchange_reference} rejected ({message.error_code})"
+            self.outcome.problems.append(problem)
+            if request is not None:
+                request.error = problem
+                self.session.add(request)
+
+    def _unsupported(self, raw: RawMessage) -> None:
+        message = parse_generic(raw)
+        self._describe(message.pruefidentifikator, message.document_number, None)
+        self.outcome.problems.append(f"{raw.type} {message.pruefidentifikator or ''}: no process handles it yet")
+
+    # ---------------------------------------------------------------- helpers
+
+    def _describe(self, pruefidentifikator: str | None, document_number: str | None, malo_id: str | None) -> None:
+        """The interchange row shows its first message."""
+        row = self.row
+        row.message_type = row.message_type or self.interchange.messages[0].type
+        row.pruefidentifikator = row.pruefidentifikator or pruefidentifikator
+        row.document_number = row.document_number or document_number
+        row.malo_id = row.malo_id or malo_id
+
+    def _accept(self, message: UtilmdMessage | MsconsMessage | object) -> None:
+        if not self.gas:
+            self.replies.accept(self.interchange, message)  # type: ignore[arg-type]
+
+    def _reject_message(self, raw: RawMessage, message: object, code: str, problem: str) -> None:
+        self.replies.reject(self.interchange, message, [AperakError(code=code, text=problem[:512])])  # type: ignore[arg-type]
+        self.outcome.rejected.append(f"{raw.type} {raw.reference}: {code} {problem}")
+
+    def _reject(self, raw: RawMessage, errors: list[AperakError], problem: str) -> None:
+        """A message that does not even parse: APERAK from its header fields."""
+        header = parse_generic(raw)
+        if header.sender and header.receiver and header.document_number:
+            self.replies.reject(self.interchange, _Header.of(header, self.interchange), errors)
+        self.outcome.rejected.append(f"{raw.type} {raw.reference}: {problem}")
+
+    def _route(self, m: UtilmdMessage) -> Delivery:
+        answer = to_answer(self.message_id, m)
+        if not m.reference_transaction:
+            return Delivery(workflow_id=None, answer=answer, problem="the message references no request (RFF+TN)")
+        request = self.session.exec(
+            select(MarketMessage).where(
+                MarketMessage.tenant_id == self.tenant_id,
+                MarketMessage.direction == Direction.OUTBOUND,
+                MarketMessage.transaction_id == m.reference_transaction,
+            )
+        ).first()
+        if request is None or request.workflow_id is None:
+            problem = f"no request with transaction {m.reference_transaction} was sent by this tenant"
+            return Delivery(workflow_id=None, answer=answer, problem=problem)
+        if m.malo_id and request.malo_id and m.malo_id != request.malo_id:
+            problem = f"MaLo {m.malo_id} differs from {request.malo_id} of the request"
+            return Delivery(workflow_id=None, answer=answer, problem=problem)
+        if m.sender != request.receiver:
+            problem = f"answer comes from {m.sender}, the request went to {request.receiver}"
+            return Delivery(workflow_id=None, answer=answer, problem=problem)
+        self.row.in_reply_to_id = self.row.in_reply_to_id or request.id
+        self.row.workflow_id = self.row.workflow_id or request.workflow_id
+        if answer.pruefidentifikator in FINAL_ANSWERS and request.answered_at is None:
+            request.answered_at = utcnow()
+            self.session.add(request)
+        return Delivery(workflow_id=request.workflow_id, answer=answer)
+
+    def _our_interchange(self, reference: str | None) -> MarketMessage | None:
+        if not reference:
+            return None
+        request = self.session.exec(
+            select(MarketMessage).where(
+                MarketMessage.tenant_id == self.tenant_id,
+                MarketMessage.direction == Direction.OUTBOUND,
+                MarketMessage.interchange_ref == reference,
+            )
+        ).first()
+        if request is not None:
+            self.row.in_reply_to_id = self.row.in_reply_to_id or request.id
+        return request
+
+    def _known_locations(self, location_ids: list[str]) -> set[str]:
+        wanted = list(set(location_ids))
+        malos = self.session.exec(
+            select(MarketLocation.malo_id).where(
+                MarketLocation.tenant_id == self.tenant_id, col(MarketLocation.malo_id).in_(wanted)
+            )
+        ).all()
+        melos = self.session.exec(
+            select(Meter.melo_id).where(Meter.tenant_id == self.tenant_id, col(Meter.melo_id).in_(wanted))
+        ).all()
+        return {*malos, *(m for m in melos if m)}
+
+    def _deliver_readings(self, pruefidentifikator: str, stats: dict[str, "_Span"]) -> None:
+        waiting = waiting_processes(self.session, self.tenant_id, stats)
+        for location_id, span in stats.items():
+            arrived = ReadingsArrived(
+                message_id=self.message_id,
+                location_id=location_id,
+                pruefidentifikator=pruefidentifikator,
+                count=span.count,
+                first_at=span.first,
+                last_at=span.last,
+            )
+            for workflow_id in waiting.get(location_id, []):
+                self.outcome.readings.append(ReadingsDelivery(workflow_id=workflow_id, readings=arrived))
+
+
+@dataclass
+class _Span:
+    count: int
+    first: datetime
+    last: datetime
+
+
+@dataclass
+class _Header:
+    """Enough of a message that failed to parse to address an APERAK to its sender."""
+
+    sender: str
+    receiver: str
+    sender_code_list: str
+    receiver_code_list: str
+    message_reference: str
+    document_number: str
+
+    @classmethod
+    def of(cls, header: object, interchange: Interchange) -> "_Header":
+        code = "332" if interchange.sender.qualifier == "502" else "293"
+        return cls(
+            sender=getattr(header, "sender", "") or interchange.sender.id,
+            receiver=getattr(header, "receiver", "") or interchange.receiver.id,
+            sender_code_list=code,
+            receiver_code_list=code,
+            message_reference=getattr(header, "message_reference", ""),
+            document_number=getattr(header, "document_number", "") or "",
+        )
+
+
+def _readings(message: MsconsMessage, stats: dict[str, _Span]) -> Iterator[Reading]:
+    """The rows to store; counts and time span per location are noted on the way."""
+    for r in iter_readings(message):
+        span = stats.get(r.location_id)
+        if span is None:
+            stats[r.location_id] = _Span(1, r.at, r.at)
+        else:
+            span.count += 1
+            span.first, span.last = min(span.first, r.at), max(span.last, r.at)
+        yield Reading(
+            r.location_id, r.meter_number, r.obis, r.quantity, r.quality, r.unit, r.at, r.period_start, r.statuses
+        )
+
+
+def _first_malo(location_ids: list[str]) -> str | None:
+    return next((loc for loc in location_ids if len(loc) == 11), None)
+
+
+def to_answer(message_id: int, m: UtilmdMessage) -> MarketAnswer:
+    division = m.division.value
+
+    def day(instant: object) -> object:
+        return supply_date_from_instant(instant, division) if instant else None  # type: ignore[arg-type]
+
+    return MarketAnswer(
+        message_id=message_id,
+        pruefidentifikator=m.pruefidentifikator,
+        sender=m.sender,
+        reference_transaction=m.reference_transaction,
+        malo_id=m.malo_id,
+        answer_code=m.answer_code,
+        answer_code_list=m.answer_code_list,
+        start=day(m.start),
+        end=day(m.end_at or m.end),
+        next_possible_date=day(m.next_possible_date or m.next_processing_date),
+        free_text=m.free_text,
+        previous_supplier=m.previous_supplier,
+        annual_consumption_kwh=m.annual_consumption_kwh,
+    )
