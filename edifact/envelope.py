@@ -20,7 +20,7 @@ from edifact.errors import EdifactContentError, EdifactSyntaxError
 __all__ = ["Interchange", "Party", "RawMessage", "parse_interchange", "serialize_interchange"]
 
 UNA_CHARACTERS = ":+.? '"
-_TAG = re.compile(r"[A-Z0-9]{3}")
+_TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
 _WHITESPACE = " \t\r\n"
 
 
@@ -286,37 +286,24 @@ def _read_message(unh: Segment, unh_position: int, items: Iterator[tuple[int, Se
 
 
 def parse_interchange(data: bytes | str) -> Interchange:
-    """Parse and strictly check one interchange; raise EdifactSyntaxError with segment and position."""
-    chars, text, first_position = _read_una(_decode(data))
-    segments = [(pos, _tokenize(raw, pos, chars)) for pos, raw in _split(text, chars, first_position)]
-    if not segments or segments[0][1].tag != "UNB":
-        found = segments[0][1].tag if segments else None
-        raise EdifactSyntaxError("the interchange must start with UNB", segment=found, position=first_position)
-    unb_position, unb = segments[0]
-    header = _read_unb(unb, unb_position)
-    items = iter(segments[1:])
-    messages: list[RawMessage] = []
-    last = unb_position
-    for position, segment in items:
-        last = position
-        if segment.tag == "UNH":
-            message, last = _read_message(segment, position, items)
-            messages.append(message)
-        elif segment.tag == "UNZ":
-            _check_unz(segment, position, header["reference"], len(messages))
-            trailing = next(items, None)
-            if trailing is not None:
-                raise EdifactSyntaxError(
-                    "segment after UNZ; an interchange ends with UNZ",
-                    segment=trailing[1].tag,
-                    position=trailing[0],
-                )
-            return Interchange(messages=messages, **header)
-        elif segment.tag == "UNG":
-            raise EdifactSyntaxError("functional groups (UNG/UNE) are not supported", segment="UNG", position=position)
-        else:
-            raise EdifactSyntaxError("segment outside of a UNH..UNT message", segment=segment.tag, position=position)
-    raise EdifactSyntaxError("the interchange ends without UNZ (truncated?)", segment="UNZ", position=last + 1)
+    """Parse and strictly check one interchange; raise EdifactSyntaxError with segment and position.
+
+    The streaming reader does the work, so with several defects the first one in the file is reported.
+    """
+    from edifact.stream import Envelope, iter_interchange
+
+    items = iter_interchange(data.encode("utf-8") if isinstance(data, str) else data)
+    envelope = next(items)
+    assert isinstance(envelope, Envelope)
+    messages = [item for item in items if isinstance(item, RawMessage)]
+    return Interchange(
+        sender=envelope.sender,
+        receiver=envelope.receiver,
+        prepared_at=envelope.prepared_at,
+        reference=envelope.reference,
+        syntax=envelope.syntax,
+        messages=messages,
+    )
 
 
 def _check_unz(segment: Segment, position: int, reference: str, message_count: int) -> None:
