@@ -1,12 +1,12 @@
 """Processing one stored inbound interchange: check, answer (CONTRL/APERAK), store readings, route answers."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from activities.readings import Reading, store_readings, waiting_processes
+from activities.readings import Reading, clear_readings, copy_readings, waiting_processes
 from activities.replies import Replies
 from core.logging import get_logger
 from edifact.aperak import AperakError, parse_aperak
@@ -26,6 +26,8 @@ from rules.calendar import supply_date_from_instant
 from rules.market_processes import FINAL_ANSWERS, SUPPLIER_RECEIVES
 
 log = get_logger()
+READING_BATCH = 50_000
+"""Readings are copied to the database in batches of this size."""
 ROUTED_BY_REFERENCE = frozenset(
     {"55002", "55003", "55017", "55018", "55036", "44002", "44003", "44017", "44018", "44036"}
 )
@@ -44,26 +46,42 @@ class Outcome:
 class InboundProcessing:
     """One pass over a parsed interchange of one tenant; replies are collected and sent at the end."""
 
-    def __init__(self, session: Session, row: MarketMessage, interchange: Interchange, replies: Replies) -> None:
+    def __init__(self, session: Session, row: MarketMessage, envelope: Interchange, replies: Replies) -> None:
+        """``envelope`` is the interchange header (its messages come to ``run`` one at a time)."""
         assert row.id is not None and row.tenant_id is not None
         self.session = session
         self.row = row
         self.message_id = row.id
         self.tenant_id = row.tenant_id
-        self.interchange = interchange
+        self.interchange = envelope
         self.replies = replies
-        self.gas = "502" in (interchange.sender.qualifier, interchange.receiver.qualifier)
+        self.gas = "502" in (envelope.sender.qualifier, envelope.receiver.qualifier)
         self.outcome = Outcome()
+        self.types: set[str] = set()
+        self.count = 0
+        self.readings: list[Reading] = []
+        self.spans: dict[str, _Span] = {}
+        self.known: dict[str, bool] = {}
+        self.stored = 0
 
-    def run(self) -> Outcome:
-        for raw in self.interchange.messages:
+    def run(self, messages: Iterable[RawMessage]) -> Outcome:
+        clear_readings(self.session, self.message_id)
+        for raw in messages:
+            self.count += 1
+            self.types.add(raw.type)
             try:
                 self._message(raw)
             except EdifactContentError as error:
                 self._reject(raw, [AperakError(code="Z29", text=str(error)[:512])], str(error))
+            if len(self.readings) >= READING_BATCH:
+                self._flush()
+        self._flush()
+        if self.stored:
+            log.info("readings stored", tenant=self.tenant_id, message_id=self.message_id, count=self.stored)
+            self._deliver_readings()
         if not self.gas:
             self.replies.send_aperaks(self.interchange)
-        elif not any(raw.type == "CONTRL" for raw in self.interchange.messages):
+        elif "CONTRL" not in self.types:
             self.replies.send_aperaks(self.interchange)
             self.replies.acknowledge(self.interchange)
         return self.outcome
@@ -105,17 +123,38 @@ class InboundProcessing:
         message = parse_mscons(raw)
         locations = [location.location_id for location in message.locations]
         self._describe(message.pruefidentifikator, message.document_number, _first_malo(locations))
-        unknown = sorted(set(locations) - self._known_locations(locations))
+        unknown = sorted(loc for loc in set(locations) if not self._is_known(loc))
         if unknown:
             self._reject_message(raw, message, "Z10", f"location {', '.join(unknown)} is not supplied by us")
             return
-        stats: dict[str, _Span] = {}
-        stored = store_readings(
-            self.session, self.tenant_id, self.message_id, message.pruefidentifikator, _readings(message, stats)
-        )
-        log.info("readings stored", tenant=self.tenant_id, message_id=self.message_id, count=stored)
-        self._deliver_readings(message.pruefidentifikator, stats)
+        pid = message.pruefidentifikator
+        for r in iter_readings(message):
+            span = self.spans.get(r.location_id)
+            if span is None:
+                self.spans[r.location_id] = _Span(1, r.at, r.at, pid)
+            else:
+                span.count += 1
+                span.first, span.last = min(span.first, r.at), max(span.last, r.at)
+            self.readings.append(
+                Reading(
+                    r.location_id,
+                    r.meter_number,
+                    r.obis,
+                    r.quantity,
+                    r.quality,
+                    r.unit,
+                    r.at,
+                    r.period_start,
+                    r.statuses,
+                    pid,
+                )
+            )
         self._accept(message)
+
+    def _flush(self) -> None:
+        if self.readings:
+            self.stored += copy_readings(self.session, self.tenant_id, self.message_id, self.readings)
+            self.readings = []
 
     def _invoice(self, raw: RawMessage) -> None:
         message = parse_invoic(raw) if raw.type == "INVOIC" else parse_remadv(raw)
@@ -155,7 +194,7 @@ class InboundProcessing:
     def _describe(self, pruefidentifikator: str | None, document_number: str | None, malo_id: str | None) -> None:
         """The interchange row shows its first message."""
         row = self.row
-        row.message_type = row.message_type or self.interchange.messages[0].type
+        row.message_type = row.message_type or next(iter(self.types))
         row.pruefidentifikator = row.pruefidentifikator or pruefidentifikator
         row.document_number = row.document_number or document_number
         row.malo_id = row.malo_id or malo_id
@@ -216,25 +255,32 @@ class InboundProcessing:
             self.row.in_reply_to_id = self.row.in_reply_to_id or request.id
         return request
 
-    def _known_locations(self, location_ids: list[str]) -> set[str]:
-        wanted = list(set(location_ids))
-        malos = self.session.exec(
-            select(MarketLocation.malo_id).where(
-                MarketLocation.tenant_id == self.tenant_id, col(MarketLocation.malo_id).in_(wanted)
+    def _is_known(self, location_id: str) -> bool:
+        """A MaLo or MeLo of this tenant (remembered for the rest of the interchange)."""
+        known = self.known.get(location_id)
+        if known is None:
+            malo = self.session.exec(
+                select(MarketLocation.id).where(
+                    MarketLocation.tenant_id == self.tenant_id, MarketLocation.malo_id == location_id
+                )
+            ).first()
+            melo = (
+                None
+                if malo
+                else self.session.exec(
+                    select(Meter.id).where(Meter.tenant_id == self.tenant_id, Meter.melo_id == location_id)
+                ).first()
             )
-        ).all()
-        melos = self.session.exec(
-            select(Meter.melo_id).where(Meter.tenant_id == self.tenant_id, col(Meter.melo_id).in_(wanted))
-        ).all()
-        return {*malos, *(m for m in melos if m)}
+            known = self.known[location_id] = bool(malo or melo)
+        return known
 
-    def _deliver_readings(self, pruefidentifikator: str, stats: dict[str, "_Span"]) -> None:
-        waiting = waiting_processes(self.session, self.tenant_id, stats)
-        for location_id, span in stats.items():
+    def _deliver_readings(self) -> None:
+        waiting = waiting_processes(self.session, self.tenant_id, self.spans)
+        for location_id, span in self.spans.items():
             arrived = ReadingsArrived(
                 message_id=self.message_id,
                 location_id=location_id,
-                pruefidentifikator=pruefidentifikator,
+                pruefidentifikator=span.pruefidentifikator,
                 count=span.count,
                 first_at=span.first,
                 last_at=span.last,
@@ -248,6 +294,7 @@ class _Span:
     count: int
     first: datetime
     last: datetime
+    pruefidentifikator: str
 
 
 @dataclass
@@ -271,20 +318,6 @@ class _Header:
             receiver_code_list=code,
             message_reference=getattr(header, "message_reference", ""),
             document_number=getattr(header, "document_number", "") or "",
-        )
-
-
-def _readings(message: MsconsMessage, stats: dict[str, _Span]) -> Iterator[Reading]:
-    """The rows to store; counts and time span per location are noted on the way."""
-    for r in iter_readings(message):
-        span = stats.get(r.location_id)
-        if span is None:
-            stats[r.location_id] = _Span(1, r.at, r.at)
-        else:
-            span.count += 1
-            span.first, span.last = min(span.first, r.at), max(span.last, r.at)
-        yield Reading(
-            r.location_id, r.meter_number, r.obis, r.quantity, r.quality, r.unit, r.at, r.period_start, r.statuses
         )
 
 

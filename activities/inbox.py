@@ -1,7 +1,11 @@
 """Inbound market messages: parse the stored interchange, answer it, and deliver what it carries."""
 
+import io
+from collections.abc import Iterator
+
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy.orm import defer
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -9,9 +13,11 @@ from activities.errors import business_error
 from activities.inbound import InboundProcessing
 from activities.market import DropFolderTransport
 from activities.replies import Replies
+from activities.stored_raw import CHUNK, StoredRaw
 from core.logging import get_logger
-from edifact.envelope import parse_interchange
+from edifact.envelope import Interchange, RawMessage
 from edifact.errors import EdifactSyntaxError
+from edifact.stream import Envelope, iter_interchange
 from models.base import utcnow
 from models.messages import MarketMessage, MessageState
 from models.process import InboundInput, InboundOutcome, InboundResult, ReadingsDelivery, SignalDelivery
@@ -29,46 +35,73 @@ class InboxActivities:
     def process_inbound(self, inbound: InboundInput) -> InboundResult:
         """Check, answer (CONTRL/APERAK), store readings and find the process of each answer; one transaction.
 
-        A retry redoes the work: readings are replaced, replies are stored once per key.
+        The stored interchange is streamed from the database, so memory does not grow with its size. A syntax
+        error, wherever it shows, undoes everything and is answered with a CONTRL. A retry redoes the work:
+        readings are replaced, replies are stored once per key.
         """
         with Session(self.engine) as session:
-            row = session.get(MarketMessage, inbound.message_id, with_for_update=True)
+            row = session.exec(
+                select(MarketMessage)
+                .where(MarketMessage.id == inbound.message_id)
+                .options(defer(MarketMessage.raw))  # type: ignore[arg-type]
+                .with_for_update()
+            ).first()
             if row is None or row.tenant_id != inbound.tenant_id:
                 raise business_error(f"inbound message {inbound.message_id} does not exist", "MessageNotFound")
             if row.state == MessageState.DUPLICATE:
                 return InboundResult(state=row.state)
             tenant = session.get(Tenant, row.tenant_id)
             assert tenant is not None
-            replies = Replies(session, self.transport, row)
             try:
-                interchange = parse_interchange(row.raw)
+                with io.BufferedReader(StoredRaw(self.engine, inbound.message_id), CHUNK) as source:
+                    return self._process(session, row, tenant, iter_interchange(source))
             except EdifactSyntaxError as error:
-                log.warning("inbound interchange rejected", tenant=row.tenant_id, message_id=row.id, error=str(error))
-                answered = replies.syntax_error(error)
-                row.state, row.error = MessageState.REJECTED, str(error)
-                row.processed_at = utcnow()
-                session.add(row)
-                session.commit()
-                problems = [] if answered else [f"{error} (no CONTRL: the sender cannot be read)"]
-                return InboundResult(state=row.state, error=row.error, problems=problems)
-            if interchange.receiver.id not in {tenant.market_partner_id, tenant.gas_market_partner_id}:
-                problem = f"addressed to {interchange.receiver.id}, not to tenant {tenant.id}"
-                return InboundResult(state=MessageState.CLEARING, error=problem, problems=[problem])
-            outcome = InboundProcessing(session, row, interchange, replies).run()
-            row.message_count = len(interchange.messages)
-            row.size_bytes = len(row.raw)
-            if outcome.rejected:
-                row.error = "; ".join(outcome.rejected)[:2000]
-            row.state = MessageState.REJECTED if outcome.rejected and not outcome.deliveries else MessageState.RECEIVED
-            session.add(row)
-            session.commit()
-            return InboundResult(
-                state=row.state,
-                error=row.error,
-                deliveries=outcome.deliveries,
-                readings=outcome.readings,
-                problems=outcome.problems,
-            )
+                session.rollback()
+                return self._reject(session, inbound.message_id, error)
+
+    def _process(
+        self, session: Session, row: MarketMessage, tenant: Tenant, items: Iterator[Envelope | RawMessage]
+    ) -> InboundResult:
+        envelope = next(items)
+        assert isinstance(envelope, Envelope)
+        header = Interchange(
+            sender=envelope.sender,
+            receiver=envelope.receiver,
+            prepared_at=envelope.prepared_at,
+            reference=envelope.reference,
+            messages=[],
+        )
+        if envelope.receiver.id not in {tenant.market_partner_id, tenant.gas_market_partner_id}:
+            problem = f"addressed to {envelope.receiver.id}, not to tenant {tenant.id}"
+            return InboundResult(state=MessageState.CLEARING, error=problem, problems=[problem])
+        processing = InboundProcessing(session, row, header, Replies(session, self.transport, row))
+        outcome = processing.run(item for item in items if isinstance(item, RawMessage))
+        row.message_count = processing.count
+        if outcome.rejected:
+            row.error = "; ".join(outcome.rejected)[:2000]
+        row.state = MessageState.REJECTED if outcome.rejected and not outcome.deliveries else MessageState.RECEIVED
+        session.add(row)
+        session.commit()
+        return InboundResult(
+            state=row.state,
+            error=row.error,
+            deliveries=outcome.deliveries,
+            readings=outcome.readings,
+            problems=outcome.problems,
+        )
+
+    def _reject(self, session: Session, message_id: int, error: EdifactSyntaxError) -> InboundResult:
+        """A syntax error: the interchange counts as not received; the sender gets a CONTRL."""
+        row = session.get(MarketMessage, message_id)
+        assert row is not None
+        log.warning("inbound interchange rejected", tenant=row.tenant_id, message_id=row.id, error=str(error))
+        answered = Replies(session, self.transport, row).syntax_error(error)
+        row.state, row.error = MessageState.REJECTED, str(error)
+        row.processed_at = utcnow()
+        session.add(row)
+        session.commit()
+        problems = [] if answered else [f"{error} (no CONTRL: the sender cannot be read)"]
+        return InboundResult(state=row.state, error=row.error, problems=problems)
 
     @activity.defn
     def mark_inbound(self, outcome: InboundOutcome) -> None:

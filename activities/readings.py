@@ -25,6 +25,7 @@ COLUMNS = (
     "message_id",
     "created_at",
 )
+COPY_SQL = f"COPY meter_reading ({', '.join(COLUMNS)}) FROM STDIN"
 
 
 class Reading(NamedTuple):
@@ -37,36 +38,23 @@ class Reading(NamedTuple):
     at: datetime
     period_start: datetime | None
     statuses: str
+    pruefidentifikator: str
 
 
-def store_readings(
-    session: Session, tenant_id: str, message_id: int, pruefidentifikator: str, readings: Iterable[Reading]
-) -> int:
-    """COPY the readings of one inbound message; a repeat replaces what an earlier attempt stored."""
+def clear_readings(session: Session, message_id: int) -> None:
+    """Remove what an earlier, committed attempt at the same inbound message stored."""
     session.execute(delete(MeterReading).where(col(MeterReading.message_id) == message_id))
+
+
+def copy_readings(session: Session, tenant_id: str, message_id: int, readings: Iterable[Reading]) -> int:
+    """COPY readings of one inbound message in the session's transaction; returns how many."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     now = datetime.now(UTC)
     count = 0
-    with raw.cursor() as cursor, cursor.copy(f"COPY meter_reading ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+    with raw.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
         for r in readings:
-            copy.write_row(
-                (
-                    tenant_id,
-                    r.location_id,
-                    r.meter_number,
-                    r.obis,
-                    r.value,
-                    r.quality,
-                    r.unit,
-                    r.at,
-                    r.period_start,
-                    r.statuses,
-                    pruefidentifikator,
-                    message_id,
-                    now,
-                )
-            )
+            copy.write_row((tenant_id, *r[:9], r.pruefidentifikator, message_id, now))
             count += 1
     return count
 

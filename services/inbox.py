@@ -10,8 +10,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from edifact.contrl import sender_of_broken
-from edifact.envelope import parse_interchange
 from edifact.errors import EdifactError
+from edifact.stream import iter_interchange
 from models.base import utcnow
 from models.messages import Direction, MarketMessage, MessageState
 from models.process import InboundInput
@@ -44,6 +44,7 @@ def receive_interchange(session: Session, tenant: Tenant, raw: bytes) -> Receive
         "interchange_ref": reference,
         "raw": raw,
         "sha256": hashlib.sha256(raw).hexdigest(),
+        "size_bytes": len(raw),
         "error": error,
         "created_at": utcnow(),
     }
@@ -77,8 +78,9 @@ def receive_interchange(session: Session, tenant: Tenant, raw: bytes) -> Receive
 
 
 def check_syntax(raw: bytes) -> None:
-    """The whole interchange is read once so that the caller learns of a syntax error at once."""
-    parse_interchange(raw)
+    """The whole interchange is read once (streaming) so that the caller learns of a syntax error at once."""
+    for _ in iter_interchange(raw):
+        pass
 
 
 def inbound_workflow_id(tenant_id: str, message_id: int) -> str:
