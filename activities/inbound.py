@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from activities.readings import Reading, clear_readings, copy_readings, waiting_processes
+from activities.readings import Reading, clear_readings, copy_profiles, copy_readings, waiting_processes
 from activities.replies import Replies
 from core.logging import get_logger
 from edifact.aperak import AperakError, parse_aperak
@@ -16,6 +16,7 @@ from edifact.errors import EdifactContentError
 from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import MsconsMessage, iter_readings, parse_mscons
+from edifact.profile import ProfileSeries, read_profile
 from edifact.remadv import parse_remadv
 from edifact.utilmd import UtilmdMessage, parse_utilmd
 from models.base import utcnow
@@ -60,6 +61,7 @@ class InboundProcessing:
         self.types: set[str] = set()
         self.count = 0
         self.readings: list[Reading] = []
+        self.profiles: list[ProfileSeries] = []
         self.spans: dict[str, _Span] = {}
         self.known: dict[str, bool] = {}
         self.stored = 0
@@ -73,7 +75,7 @@ class InboundProcessing:
                 self._message(raw)
             except EdifactContentError as error:
                 self._reject(raw, [AperakError(code="Z29", text=str(error)[:512])], str(error))
-            if len(self.readings) >= READING_BATCH:
+            if len(self.readings) >= READING_BATCH or len(self.profiles) >= READING_BATCH // 100:
                 self._flush()
         self._flush()
         if self.stored:
@@ -120,6 +122,10 @@ class InboundProcessing:
         self.outcome.deliveries.append(delivery)
 
     def _mscons(self, raw: RawMessage) -> None:
+        series = read_profile(raw)
+        if series is not None:
+            self._profile(raw, series)
+            return
         message = parse_mscons(raw)
         locations = [location.location_id for location in message.locations]
         self._describe(message.pruefidentifikator, message.document_number, _first_malo(locations))
@@ -129,12 +135,7 @@ class InboundProcessing:
             return
         pid = message.pruefidentifikator
         for r in iter_readings(message):
-            span = self.spans.get(r.location_id)
-            if span is None:
-                self.spans[r.location_id] = _Span(1, r.at, r.at, pid)
-            else:
-                span.count += 1
-                span.first, span.last = min(span.first, r.at), max(span.last, r.at)
+            self._note(r.location_id, r.at, r.at, 1, pid)
             self.readings.append(
                 Reading(
                     r.location_id,
@@ -151,10 +152,31 @@ class InboundProcessing:
             )
         self._accept(message)
 
+    def _profile(self, raw: RawMessage, series: ProfileSeries) -> None:
+        """A regular load profile: stored as one series row; the APERAK needs only the message header."""
+        self._describe(series.pruefidentifikator, series.document_number, _first_malo([series.location_id]))
+        if not self._is_known(series.location_id):
+            self._reject_message(raw, series, "Z10", f"location {series.location_id} is not supplied by us")
+            return
+        self._note(series.location_id, series.start, series.end, len(series.values), series.pruefidentifikator)
+        self.profiles.append(series)
+        self._accept(series)
+
+    def _note(self, location_id: str, first: datetime, last: datetime, count: int, pid: str) -> None:
+        span = self.spans.get(location_id)
+        if span is None:
+            self.spans[location_id] = _Span(count, first, last, pid)
+        else:
+            span.count += count
+            span.first, span.last = min(span.first, first), max(span.last, last)
+
     def _flush(self) -> None:
         if self.readings:
             self.stored += copy_readings(self.session, self.tenant_id, self.message_id, self.readings)
             self.readings = []
+        if self.profiles:
+            self.stored += copy_profiles(self.session, self.tenant_id, self.message_id, self.profiles)
+            self.profiles = []
 
     def _invoice(self, raw: RawMessage) -> None:
         message = parse_invoic(raw) if raw.type == "INVOIC" else parse_remadv(raw)

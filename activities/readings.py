@@ -8,7 +8,8 @@ from typing import NamedTuple
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from models.readings import MeterReading, ReadingWait
+from edifact.profile import ProfileSeries
+from models.readings import LoadProfile, MeterReading, ReadingWait
 
 COLUMNS = (
     "tenant_id",
@@ -44,6 +45,7 @@ class Reading(NamedTuple):
 def clear_readings(session: Session, message_id: int) -> None:
     """Remove what an earlier, committed attempt at the same inbound message stored."""
     session.execute(delete(MeterReading).where(col(MeterReading.message_id) == message_id))
+    session.execute(delete(LoadProfile).where(col(LoadProfile.message_id) == message_id))
 
 
 def copy_readings(session: Session, tenant_id: str, message_id: int, readings: Iterable[Reading]) -> int:
@@ -57,6 +59,51 @@ def copy_readings(session: Session, tenant_id: str, message_id: int, readings: I
             copy.write_row((tenant_id, *r[:9], r.pruefidentifikator, message_id, now))
             count += 1
     return count
+
+
+PROFILE_COLUMNS = (
+    "tenant_id",
+    "location_id",
+    "obis",
+    "start",
+    "end",
+    "interval_minutes",
+    "unit",
+    "values",
+    "qualities",
+    "pruefidentifikator",
+    "message_id",
+    "created_at",
+)
+PROFILE_COPY_SQL = "COPY load_profile ({}) FROM STDIN".format(", ".join(f'"{c}"' for c in PROFILE_COLUMNS))
+
+
+def copy_profiles(session: Session, tenant_id: str, message_id: int, series: Iterable[ProfileSeries]) -> int:
+    """COPY load-profile series (one row each) in the session's transaction; returns the number of values."""
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    now = datetime.now(UTC)
+    values = 0
+    with raw.cursor() as cursor, cursor.copy(PROFILE_COPY_SQL) as copy:
+        for s in series:
+            copy.write_row(
+                (
+                    tenant_id,
+                    s.location_id,
+                    s.obis,
+                    s.start,
+                    s.end,
+                    s.interval_minutes,
+                    s.unit,
+                    s.values,
+                    s.qualities,
+                    s.pruefidentifikator,
+                    message_id,
+                    now,
+                )
+            )
+            values += len(s.values)
+    return values
 
 
 def waiting_processes(session: Session, tenant_id: str, location_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, UniqueConstraint
+from sqlalchemy import ARRAY, BigInteger, Index, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import instant, quantity, text_code, utcnow
@@ -42,4 +42,29 @@ class ReadingWait(SQLModel, table=True):
     location_id: str = Field(max_length=33, index=True)
     workflow_id: str = Field(max_length=200)
     active: bool = True
+    created_at: datetime = instant(default_factory=utcnow)
+
+
+class LoadProfile(SQLModel, table=True):
+    """Equidistant values (15-minute load profiles) of one location and OBIS from one inbound message.
+
+    ``values[i]`` and ``qualities[i]`` cover ``[start + i * interval, start + (i + 1) * interval)``; a day of
+    96 quarter hours is one row instead of 96.
+    """
+
+    __tablename__ = "load_profile"
+    __table_args__ = (Index("ix_load_profile_location_start", "tenant_id", "location_id", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    location_id: str = Field(max_length=33)
+    obis: str | None = Field(default=None, max_length=30)
+    start: datetime = instant()
+    end: datetime = instant()
+    interval_minutes: int
+    unit: str | None = text_code(5, default=None, nullable=True)
+    values: list[Decimal] = Field(sa_type=ARRAY(Numeric(18, 3)))
+    qualities: list[str] = Field(sa_type=ARRAY(String(5)))
+    pruefidentifikator: str = text_code(5)
+    message_id: int = Field(foreign_key="market_message.id", index=True)
     created_at: datetime = instant(default_factory=utcnow)

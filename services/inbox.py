@@ -77,10 +77,15 @@ def receive_interchange(session: Session, tenant: Tenant, raw: bytes) -> Receive
     return ReceivedInterchange(message_id=duplicate.id, state=MessageState.DUPLICATE, duplicate_of=original, error=None)
 
 
+SYNC_CHECK_LIMIT = 5_000_000
+"""Interchanges up to this size are checked on receipt, so the sender learns of a syntax error at once;
+larger ones (load profiles) are checked while they are processed and answered with a CONTRL."""
+
+
 def check_syntax(raw: bytes) -> None:
-    """The whole interchange is read once (streaming) so that the caller learns of a syntax error at once."""
-    for _ in iter_interchange(raw):
-        pass
+    if len(raw) <= SYNC_CHECK_LIMIT:
+        for _ in iter_interchange(raw):
+            pass
 
 
 def inbound_workflow_id(tenant_id: str, message_id: int) -> str:
