@@ -1,6 +1,5 @@
 """The worker: registers every workflow and activity on the task queue. Run as many as needed."""
 
-import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,7 +14,6 @@ from activities.documents import DocumentActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings
 from activities.market import DropFolderTransport, MarketActivities
 from activities.tasks import TaskActivities
-from core.db import make_engine
 from core.settings import Settings
 from workflows.inbound import InboundMessageWorkflow
 from workflows.supply_start import SupplyStartWorkflow
@@ -62,20 +60,7 @@ def build_worker(client: Client, engine: Engine, settings: Settings, *, task_que
     )
 
 
-async def run_worker(settings: Settings) -> None:
-    from core.db import database_url
-    from core.logging import configure_logging, get_logger
-    from core.temporal import connect
-
-    configure_logging(settings.log_level, settings.log_json)
-    engine = make_engine(database_url(settings), pool_size=MAX_CONCURRENT_ACTIVITIES)
-    client = await connect(settings)
-    worker = build_worker(client, engine, settings)
-    get_logger().info("worker polling", task_queue=settings.task_queue, temporal=settings.temporal_target)
-    await worker.run()
-
-
 if __name__ == "__main__":
-    from core.settings import get_settings
+    from cli.main import worker
 
-    asyncio.run(run_worker(get_settings()))
+    worker()

@@ -1,6 +1,7 @@
 """``bpo``: the operators' command."""
 
 import asyncio
+import gc
 import json
 import signal
 from pathlib import Path
@@ -77,6 +78,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log = get_logger(task_queue=settings.task_queue)
+        gc.freeze()  # start-up objects live as long as the worker; the collector need not scan them again
         async with the_worker:
             log.info("worker polling", temporal=settings.temporal_target)
             await stop.wait()
