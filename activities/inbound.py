@@ -17,6 +17,7 @@ from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import MsconsMessage, iter_readings, parse_mscons
 from edifact.profile import ProfileSeries, read_profile
+from edifact.pruefidentifikatoren import PRUEFIDENTIFIKATOREN, is_published
 from edifact.remadv import parse_remadv
 from edifact.utilmd import UtilmdMessage, parse_utilmd
 from models.base import utcnow
@@ -27,6 +28,7 @@ from rules.calendar import supply_date_from_instant
 from rules.market_processes import FINAL_ANSWERS, SUPPLIER_RECEIVES
 
 log = get_logger()
+HEADER_SEGMENTS = 30
 READING_BATCH = 50_000
 """Readings are copied to the database in batches of this size."""
 ROUTED_BY_REFERENCE = frozenset(
@@ -99,6 +101,11 @@ class InboundProcessing:
             "APERAK": self._aperak,
             "CONTRL": self._contrl,
         }.get(raw.type, self._unsupported)
+        pid = _pruefidentifikator(raw)
+        if pid is not None and raw.type in PRUEFIDENTIFIKATOREN and not is_published(raw.type, pid):
+            problem = f"Prüfidentifikator {pid} is not a published {raw.type} Prüfidentifikator"
+            self._reject(raw, [AperakError(code="Z39", text=problem)], problem)
+            return
         handler(raw)
 
     def _utilmd(self, raw: RawMessage) -> None:
@@ -135,7 +142,7 @@ class InboundProcessing:
             return
         pid = message.pruefidentifikator
         for r in iter_readings(message):
-            self._note(r.location_id, r.at, r.at, 1, pid)
+            self._note(r.location_id, r.period_start or r.at, r.at, 1, pid)
             self.readings.append(
                 Reading(
                     r.location_id,
@@ -341,6 +348,15 @@ class _Header:
             message_reference=getattr(header, "message_reference", ""),
             document_number=getattr(header, "document_number", "") or "",
         )
+
+
+def _pruefidentifikator(raw: RawMessage) -> str | None:
+    """RFF+Z13 from the message header (it comes before the first position)."""
+    for segment in raw.segments[:HEADER_SEGMENTS]:
+        element = segment.elements[0] if segment.tag == "RFF" and segment.elements else None
+        if isinstance(element, list) and element[0] == "Z13" and len(element) > 1:
+            return element[1]
+    return None
 
 
 def _first_malo(location_ids: list[str]) -> str | None:

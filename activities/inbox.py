@@ -79,7 +79,8 @@ class InboxActivities:
         row.message_count = processing.count
         if outcome.rejected:
             row.error = "; ".join(outcome.rejected)[:2000]
-        row.state = MessageState.REJECTED if outcome.rejected and not outcome.deliveries else MessageState.RECEIVED
+        accepted = processing.count - len(outcome.rejected)
+        row.state = MessageState.REJECTED if outcome.rejected and not accepted else MessageState.RECEIVED
         session.add(row)
         session.commit()
         return InboundResult(

@@ -2,6 +2,7 @@
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from models.base import utcnow
@@ -27,7 +28,7 @@ def show(session: Session, tenant_id: str, where: MonitorFilter) -> None:
         table.add_row(
             str(row.id),
             row.direction,
-            f"[{STYLE.get(row.monitor_state, '')}]{row.monitor_state.value}[/]",
+            Text(row.monitor_state.value, style=STYLE.get(row.monitor_state, "")),
             row.message_type or "",
             row.pruefidentifikator or "",
             row.partner or "",

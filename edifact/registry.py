@@ -12,6 +12,7 @@ from edifact.envelope import Interchange, RawMessage
 from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import parse_mscons
+from edifact.pruefidentifikatoren import check_pruefidentifikator
 from edifact.remadv import parse_remadv
 from edifact.utilmd import parse_utilmd
 
@@ -30,7 +31,20 @@ def parse_message(msg: RawMessage, interchange: Interchange) -> BaseModel:
     """The typed message, or a GenericMessage (header fields only) for types without a model."""
     if msg.type == "CONTRL":
         return parse_contrl(msg, interchange)
-    return PARSERS.get(msg.type, parse_generic)(msg)
+    model = PARSERS.get(msg.type, parse_generic)(msg)
+    check_pruefidentifikator(msg.type, getattr(model, "pruefidentifikator", None), _rff_position(msg))
+    return model
+
+
+def _rff_position(msg: RawMessage) -> int | None:
+    """Position of the RFF+Z13 segment in the interchange (UNH is at ``msg.position``)."""
+    if msg.position is None:
+        return None
+    for index, segment in enumerate(msg.segments):
+        element = segment.elements[0] if segment.tag == "RFF" and segment.elements else None
+        if isinstance(element, list) and element[0] == "Z13":
+            return msg.position + 1 + index
+    return msg.position
 
 
 def format_version(document_date: datetime | None) -> str | None:
