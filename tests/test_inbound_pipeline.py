@@ -846,3 +846,18 @@ async def test_invoice_is_acknowledged_and_waits_for_a_clerk(
     [aperak] = aperaks(only_reply(engine, settings, message_id, "APERAK"))
     assert aperak.category == "312" and aperak.receiver == world.grid_operator.id
     assert aperak.referenced_interchange == interchange_ref and aperak.references["AGO"] == document_number
+
+
+async def test_unpublished_pruefidentifikator_is_refused_with_z39(
+    engine: Engine, client: Client, settings: Settings, world: World
+) -> None:
+    raw = utilmd(world, "55999")
+    async with build_worker(client, engine, settings):
+        message_id = await received_ok(engine, client, settings, world, raw)
+        assert (await settled(client, world.tenant.id, message_id)).state == MessageState.REJECTED
+
+    row = message_row(engine, message_id)
+    assert row.state == MessageState.REJECTED and "55999" in (row.error or "")
+    [aperak] = aperaks(only_reply(engine, settings, message_id, "APERAK"))
+    [error] = aperak.errors
+    assert aperak.category == "313" and error.code == "Z39" and "55999" in (error.text or "")
