@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
 from pydifact import Segment
 
 from edifact.envelope import Interchange, Party, RawMessage
 from edifact.errors import EdifactContentError
-from edifact.segments import element_value, format_date, make_segment, parse_date
+from edifact.segments import Amount, UtcDateTime, element_value, format_date, make_segment, parse_date, parse_number
 
 __all__ = [
     "SELF_BILLED_CATEGORIES",
@@ -39,38 +39,9 @@ STORNO_CATEGORIES = frozenset({"457", "Z25"})
 SELF_BILLED_CATEGORIES = frozenset({"389", "Z25"})
 
 _CENT = Decimal("0.01")
-_NUMBER = re.compile(r"-?(\d+([.,]\d*)?|[.,]\d+)")
 
 
 # ---------------------------------------------------------------- value types
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _not_float(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError("amounts and quantities must be Decimal or str, not float")
-    return value
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
-Amount = Annotated[Decimal, BeforeValidator(_not_float)]
-
-
-def _number(value: str, what: str) -> Decimal:
-    """EDIFACT numeric value (decimal mark ``.`` or ``,``) as Decimal."""
-    if not value:
-        raise ValueError(f"{what} is missing")
-    if not _NUMBER.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not a number")
-    try:
-        return Decimal(value.replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
-        raise ValueError(f"{what} {value!r} is not a number") from None
 
 
 def _text(value: Decimal) -> str:
@@ -369,15 +340,15 @@ class _Reader:
         line = self._in_line(segment)
         qualifier, value, unit = (element_value(segment, 0, i) for i in range(3))
         if qualifier == "47":
-            line["quantity"], line["quantity_unit"] = _number(value, "quantity (QTY+47)"), unit or None
+            line["quantity"], line["quantity_unit"] = parse_number(value, "quantity (QTY+47)"), unit or None
         elif qualifier == "136":
-            line["days"], line["days_unit"] = _number(value, "time quantity (QTY+136)"), unit or None
+            line["days"], line["days_unit"] = parse_number(value, "time quantity (QTY+136)"), unit or None
         elif qualifier == "Z17":
-            line["sign"] = _number(value, "correction factor (QTY+Z17)")
+            line["sign"] = parse_number(value, "correction factor (QTY+Z17)")
 
     def _moa(self, segment: Segment, index: int) -> None:
         qualifier, value = element_value(segment, 0), element_value(segment, 0, 1)
-        amount = _number(value, f"amount of MOA+{qualifier}")
+        amount = parse_number(value, f"amount of MOA+{qualifier}")
         if self.summary:
             if self.taxes:
                 if qualifier in _TAX_AMOUNTS:
@@ -398,12 +369,12 @@ class _Reader:
     def _pri(self, segment: Segment, index: int) -> None:
         line = self._in_line(segment)
         if element_value(segment, 0) == "CAL":
-            line["unit_price"] = _number(element_value(segment, 0, 1), "price (PRI+CAL)")
+            line["unit_price"] = parse_number(element_value(segment, 0, 1), "price (PRI+CAL)")
             line["price_unit"] = element_value(segment, 0, 5) or None
 
     def _tax(self, segment: Segment, index: int) -> None:
         tax = {
-            "rate": _number(element_value(segment, 4, 3), "VAT rate (TAX C243)"),
+            "rate": parse_number(element_value(segment, 4, 3), "VAT rate (TAX C243)"),
             "category": element_value(segment, 5) or None,
         }
         if self.summary:
@@ -420,7 +391,7 @@ class _Reader:
         if self.allowance is None:
             raise ValueError("PCD without a preceding ALC")
         if element_value(segment, 0) == "3":
-            self.allowance["percent"] = _number(element_value(segment, 0, 1), "percentage (PCD+3)")
+            self.allowance["percent"] = parse_number(element_value(segment, 0, 1), "percentage (PCD+3)")
 
     def _uns(self, segment: Segment, index: int) -> None:
         if element_value(segment, 0) == "S":

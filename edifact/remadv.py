@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
 from pydifact import Segment
 
 from edifact.envelope import Interchange, Party, RawMessage
 from edifact.errors import EdifactContentError
-from edifact.segments import element_components, element_value, format_date, make_segment, parse_date
+from edifact.segments import (
+    Amount,
+    UtcDateTime,
+    element_components,
+    element_value,
+    format_date,
+    make_segment,
+    parse_date,
+    parse_number,
+)
 
 __all__ = [
     "RemadvItem",
@@ -29,35 +38,7 @@ __all__ = [
     "remadv_interchange",
 ]
 
-_NUMBER = re.compile(r"-?(\d+([.,]\d*)?|[.,]\d+)")
 _TEXT_CHUNK = 512
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _not_float(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError("amounts must be Decimal or str, not float")
-    return value
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
-Amount = Annotated[Decimal, BeforeValidator(_not_float)]
-
-
-def _number(value: str, what: str) -> Decimal:
-    if not value:
-        raise ValueError(f"{what} is missing")
-    if not _NUMBER.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not a number")
-    try:
-        return Decimal(value.replace(",", "."))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
-        raise ValueError(f"{what} {value!r} is not a number") from None
 
 
 # ---------------------------------------------------------------- model
@@ -234,7 +215,7 @@ class _Reader:
 
     def _moa(self, segment: Segment, index: int) -> None:
         qualifier, value = element_value(segment, 0), element_value(segment, 0, 1)
-        amount = _number(value, f"amount of MOA+{qualifier}")
+        amount = parse_number(value, f"amount of MOA+{qualifier}")
         if self.summary:
             if qualifier == "12":
                 self.set("total", amount, index)

@@ -2,8 +2,43 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BeforeValidator
 from pydifact import Segment
+
+_NUMBER = re.compile(r"-?(\d+([.,]\d*)?|[.,]\d+)")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetime must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def _not_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("amounts and quantities must be Decimal or str, not float")
+    return value
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+"""A timezone-aware datetime, kept in UTC."""
+Amount = Annotated[Decimal, BeforeValidator(_not_float)]
+"""Money or a quantity: Decimal from a string, never a float."""
+
+
+def parse_number(value: str, what: str) -> Decimal:
+    """EDIFACT numeric value (decimal mark ``.`` or ``,``) as Decimal; ValueError naming ``what`` otherwise."""
+    if not value:
+        raise ValueError(f"{what} is missing")
+    if not _NUMBER.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not a number")
+    try:
+        return Decimal(value.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
+        raise ValueError(f"{what} {value!r} is not a number") from None
 
 
 def element_value(segment: Segment, element: int, component: int = 0) -> str:
