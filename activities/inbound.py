@@ -16,7 +16,7 @@ from edifact.errors import EdifactContentError
 from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import MsconsMessage, iter_readings, parse_mscons
-from edifact.profile import ProfileSeries, read_profile
+from edifact.profile import ProfileSeries, leading_segments, read_profile
 from edifact.pruefidentifikatoren import PRUEFIDENTIFIKATOREN, is_published
 from edifact.remadv import parse_remadv
 from edifact.utilmd import UtilmdMessage, parse_utilmd
@@ -352,7 +352,7 @@ class _Header:
 
 def _pruefidentifikator(raw: RawMessage) -> str | None:
     """RFF+Z13 from the message header (it comes before the first position)."""
-    for segment in raw.segments[:HEADER_SEGMENTS]:
+    for segment in leading_segments(raw, HEADER_SEGMENTS):
         element = segment.elements[0] if segment.tag == "RFF" and segment.elements else None
         if isinstance(element, list) and element[0] == "Z13" and len(element) > 1:
             return element[1]

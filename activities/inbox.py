@@ -39,7 +39,7 @@ class InboxActivities:
         error, wherever it shows, undoes everything and is answered with a CONTRL. A retry redoes the work:
         readings are replaced, replies are stored once per key.
         """
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             row = session.exec(
                 select(MarketMessage)
                 .where(MarketMessage.id == inbound.message_id)

@@ -1,5 +1,6 @@
 """Storing meter readings in bulk (COPY) inside the caller's transaction, and finding who waits for them."""
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -95,8 +96,8 @@ def copy_profiles(session: Session, tenant_id: str, message_id: int, series: Ite
                     s.end,
                     s.interval_minutes,
                     s.unit,
-                    s.values,
-                    s.qualities,
+                    _array(s.values),
+                    _array(s.qualities),
                     s.pruefidentifikator,
                     message_id,
                     now,
@@ -104,6 +105,17 @@ def copy_profiles(session: Session, tenant_id: str, message_id: int, series: Ite
             )
             values += len(s.values)
     return values
+
+
+_PLAIN = re.compile(r"[0-9A-Z.+-]+(?:,[0-9A-Z.+-]+)*")
+
+
+def _array(items: list[str]) -> str | list[str]:
+    """Plain items (decimals, codes) as a PostgreSQL array literal, which COPY reads as text several times faster
+    than psycopg adapts a list; other items (empty, with quotes, spaces or commas, or NULL) as the list."""
+    literal = ",".join(items)
+    plain = _PLAIN.fullmatch(literal) and literal.count(",") == len(items) - 1 and "NULL" not in items
+    return f"{{{literal}}}" if plain else items
 
 
 def waiting_processes(session: Session, tenant_id: str, location_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -1,4 +1,8 @@
-"""Reading a stored interchange from PostgreSQL in chunks, so a large one never sits in memory whole."""
+"""Reading a stored interchange from PostgreSQL in chunks, so a large one never sits in memory whole.
+
+``market_message.raw`` is stored without compression (STORAGE EXTERNAL), so each ``substring`` reads only its own
+TOAST chunks; of a compressed value PostgreSQL would decompress everything before the slice, every time.
+"""
 
 import io
 

@@ -167,7 +167,7 @@ def inbox_import(
         row = session.get(Tenant, tenant)
         if row is None:
             raise typer.BadParameter(f"tenant {tenant} does not exist", param_hint="--tenant")
-        received = receive_interchange(session, row, file.read_bytes())
+        received = receive_interchange(session, row, file)
     if received.duplicate_of is not None:
         console.print(f"message {received.message_id}: duplicate of {received.duplicate_of}, not processed again")
         return

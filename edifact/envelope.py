@@ -148,6 +148,9 @@ def _split(text: str, chars: Characters, first_position: int) -> Iterator[tuple[
         )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _is_control(char: str) -> bool:
     return ord(char) < 32 or 127 <= ord(char) < 160
 
@@ -230,61 +233,6 @@ def _count(segment: Segment, position: int) -> int:
     return int(value)
 
 
-def _read_message(unh: Segment, unh_position: int, items: Iterator[tuple[int, Segment]]) -> tuple[RawMessage, int]:
-    reference = _component(unh, 0)
-    if not reference:
-        raise EdifactSyntaxError("message reference is missing", segment="UNH", position=unh_position)
-    identifier = [_component(unh, 1, i) for i in range(5)]
-    if not all(identifier[:4]):
-        raise EdifactSyntaxError(
-            f"message identifier {':'.join(identifier)!r} is incomplete (type:version:release:agency)",
-            segment="UNH",
-            position=unh_position,
-        )
-    body: list[Segment] = []
-    last = unh_position
-    for position, segment in items:
-        last = position
-        if segment.tag in ("UNH", "UNZ", "UNB"):
-            raise EdifactSyntaxError(
-                f"message {reference} (UNH at segment {unh_position}) is not closed by UNT",
-                segment=segment.tag,
-                position=position,
-            )
-        if segment.tag != "UNT":
-            body.append(segment)
-            continue
-        count, unt_reference = _count(segment, position), _component(segment, 1)
-        if unt_reference != reference:
-            raise EdifactSyntaxError(
-                f"message reference {unt_reference!r} does not match {reference!r} of UNH at segment {unh_position}",
-                segment="UNT",
-                position=position,
-            )
-        if count != len(body) + 2:
-            raise EdifactSyntaxError(
-                f"segment count {count} does not match {len(body) + 2} segments of message {reference}",
-                segment="UNT",
-                position=position,
-            )
-        message = RawMessage(
-            reference=reference,
-            type=identifier[0],
-            version=identifier[1],
-            release=identifier[2],
-            agency=identifier[3],
-            association=identifier[4],
-            segments=body,
-            position=unh_position,
-        )
-        return message, position
-    raise EdifactSyntaxError(
-        f"message {reference} (UNH at segment {unh_position}) ends without UNT (truncated?)",
-        segment="UNT",
-        position=last + 1,
-    )
-
-
 def parse_interchange(data: bytes | str) -> Interchange:
     """Parse and strictly check one interchange; raise EdifactSyntaxError with segment and position.
 
@@ -332,7 +280,7 @@ def _utc(moment: datetime) -> datetime:
 def _check_values(segment: Segment) -> None:
     for element in segment.elements:
         for value in element if isinstance(element, list) else [element]:
-            if any(_is_control(c) for c in value):
+            if _CONTROL.search(value):
                 raise EdifactContentError(f"value {value!r} contains a control character", segment=segment.tag)
 
 

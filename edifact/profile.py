@@ -1,25 +1,114 @@
-"""Fast reading of regular load profiles (MSCONS 13025, 13008, 13018, ...): one series per location and OBIS.
+"""Load profiles read fast: runs of QTY + DTM+163 + DTM+164 groups as tuples, regular profiles as one series.
 
-A profile message holds thousands of QTY + DTM+163 + DTM+164 groups of equal length that follow each other
-without a gap. Such a message is read here in one tight pass, values kept as validated decimal strings and only
-the first and last time parsed. Anything else (statuses, gaps, other dates, several positions) returns None and
-the caller uses ``edifact.mscons.parse_mscons``, which reads every form.
+Most of a load-profile interchange is groups like ``QTY+220:1.234'DTM+163:202601010000?+00:303'DTM+164:...``.
+``read_run`` reads a run of them (in the service characters ``UNA:+.? '``) as tuples of their text, which
+``edifact.stream`` keeps in a ``CompactMessage`` instead of three pydifact Segments per value. The segments are
+built only when something asks for them and are then equal to those of the segment-by-segment reading.
+
+``read_profile`` turns a CompactMessage of the plain form (one location without meter number, one position, a
+gapless run of equidistant values without statuses) into one ProfileSeries. For any other form it returns None
+and the caller uses ``edifact.mscons.parse_mscons``, which reads every form and gives the same values.
 """
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, ClassVar, TypeAlias
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydifact import Segment
 
 from edifact.envelope import RawMessage
+from edifact.errors import EdifactContentError
+from edifact.mscons import MsconsLocation, MsconsMessage, parse_mscons
 from edifact.segments import parse_date
 
-_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,3})?")
-_QUALITIES = frozenset({"220", "67", "Z18", "201", "20", "Z31", "187"})
+__all__ = ["CompactMessage", "ProfileSeries", "QuantityRun", "leading_segments", "read_profile", "read_run"]
+
+Group: TypeAlias = tuple[str, str, str, str, str]
+"""One QTY + DTM+163 + DTM+164 group as written: qualifier, value, unit ("" if none), start and end (e.g.
+``202601010000?+00``, with the release character)."""
+
+_DATE = r"([0-9]{12}(?:\?\+|-)[0-9]{2}):303'"
+_GROUP_PATTERN = (
+    r"QTY\+([A-Z0-9]{1,3}):(-?[0-9]{1,15}(?:\.[0-9]{1,3})?)(?::([A-Z0-9]{1,5}))?'[ \t\r\n]*"
+    rf"DTM\+163:{_DATE}[ \t\r\n]*DTM\+164:{_DATE}"
+)
+_GROUP = re.compile(_GROUP_PATTERN)
+_UNCAPTURED = re.sub(r"\((?!\?)", "(?:", _GROUP_PATTERN)  # a run is matched without groups, which is faster
+_RUN = re.compile(f"{_UNCAPTURED}(?:[ \t\r\n]*{_UNCAPTURED})*")
+
+
+class QuantityRun(list[Group]):
+    """Consecutive groups, three segments each; ``tag`` is that of its first segment, for the envelope checks."""
+
+    tag: ClassVar[str] = "QTY"
+
+    @property
+    def segment_count(self) -> int:
+        return 3 * len(self)
+
+    def segments(self) -> Iterator[Segment]:
+        """The segments as the segment-by-segment reading gives them."""
+        for qualifier, value, unit, start, end in self:
+            yield _segment("QTY", [qualifier, value, unit] if unit else [qualifier, value])
+            yield _segment("DTM", ["163", start.replace("?", ""), "303"])
+            yield _segment("DTM", ["164", end.replace("?", ""), "303"])
+
+
+def read_run(text: str, start: int) -> tuple[QuantityRun, int] | None:
+    """The run of complete groups at ``start`` (a segment start) and where it ends, or None if there is none.
+
+    Only for the service characters ``UNA:+.? '``; whitespace is allowed between segments, not after the run.
+    """
+    match = _RUN.match(text, start)
+    if match is None:
+        return None
+    return QuantityRun(_GROUP.findall(text, start, match.end())), match.end()
+
+
+class CompactMessage(RawMessage):
+    """A RawMessage whose groups are kept as QuantityRuns in ``body``; ``segments`` is built on first use.
+
+    ``edifact.stream`` makes it with ``model_construct`` and without ``segments``.
+    """
+
+    body: list[Any] = Field(exclude=True, repr=False)
+    """Segments and QuantityRuns in message order, adjacent runs merged."""
+
+    def __getattr__(self, name: str) -> Any:
+        """``segments`` is built when it is first read (until then it is not in ``__dict__``)."""
+        if name != "segments":
+            return super().__getattr__(name)  # type: ignore[misc]
+        return self._segments()
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Dumped like a RawMessage: pydantic reads the fields from ``__dict__``, so the segments are built first."""
+        self._segments()
+        return handler(self)
+
+    def _segments(self) -> list[Segment]:
+        if "segments" not in self.__dict__:
+            self.__dict__["segments"] = list(_expanded(self.body))
+        segments: list[Segment] = self.__dict__["segments"]
+        return segments
+
+
+def leading_segments(msg: RawMessage, count: int) -> list[Segment]:
+    """The first ``count`` segments of a message; of a CompactMessage without building the others."""
+    if isinstance(msg, CompactMessage) and "segments" not in msg.__dict__:
+        return list(itertools.islice(_expanded(msg.body), count))
+    return msg.segments[:count]
 
 
 class ProfileSeries(BaseModel):
-    """Equidistant values of one location and OBIS; ``values[i]`` covers ``[start + i*interval, +interval)``."""
+    """Equidistant values of one location and OBIS; ``values[i]`` covers ``[start + i*interval, +interval)``.
+
+    ``values`` are the decimals as written (``-?digits[.digits]``), ``qualities`` the QTY qualifiers.
+    """
 
     pruefidentifikator: str
     message_reference: str
@@ -39,118 +128,103 @@ class ProfileSeries(BaseModel):
 
 
 def read_profile(msg: RawMessage) -> ProfileSeries | None:
-    """The series of a plain single-location, single-position profile message, or None for any other form."""
-    segments = msg.segments
-    pid = location = obis = document = None
-    parties: dict[str, tuple[str, str]] = {}
-    index, count = 0, len(segments)
-    while index < count:
-        segment = segments[index]
-        tag = segment.tag
-        if tag == "LIN":
-            break
-        if tag == "RFF" and _first(segment) == "Z13":
-            pid = _second(segment)
-        elif tag == "BGM" and len(segment.elements) > 1:
-            document = segment.elements[1]
-        elif tag == "NAD" and _first(segment) in ("MS", "MR") and len(segment.elements) > 1:
-            party, role = segment.elements[1], segment.elements[0]
-            if isinstance(party, list) and len(party) > 2 and isinstance(role, str):
-                parties[role] = (party[0], party[2])
-        elif tag == "LOC":
-            if location is not None:
-                return None
-            location = segment.elements[1] if len(segment.elements) > 1 else None
-        index += 1
-    if (
-        pid is None
-        or not isinstance(location, str)
-        or not isinstance(document, str)
-        or set(parties) != {"MS", "MR"}
-        or index + 1 >= count
-    ):
+    """The series of a plain profile message read by the stream, or None for any other form or message."""
+    if not isinstance(msg, CompactMessage) or not msg.body or not isinstance(msg.body[-1], QuantityRun):
         return None
-    pia = segments[index + 1]
-    if pia.tag == "PIA":
-        obis_part = pia.elements[1] if len(pia.elements) > 1 else None
-        obis = obis_part[0] if isinstance(obis_part, list) else obis_part
-        index += 2
-    else:
-        index += 1
-    values: list[str] = []
-    qualities: list[str] = []
-    unit: str | None = None
-    first_start = previous_end = None
-    step: str | None = None
-    while index + 2 < count + 0:
-        qty, dtm_start, dtm_end = segments[index], segments[index + 1], segments[index + 2]
-        if qty.tag != "QTY" or dtm_start.tag != "DTM" or dtm_end.tag != "DTM":
-            return None
-        quantity = qty.elements[0]
-        start_element, end_element = dtm_start.elements[0], dtm_end.elements[0]
-        if (
-            not isinstance(quantity, list)
-            or not isinstance(start_element, list)
-            or not isinstance(end_element, list)
-            or start_element[0] != "163"
-            or end_element[0] != "164"
-            or start_element[2:] != ["303"]
-            or end_element[2:] != ["303"]
-        ):
-            return None
-        qualifier, number = quantity[0], quantity[1]
-        if qualifier not in _QUALITIES or not _NUMBER.fullmatch(number):
-            return None
-        if len(quantity) > 2:
-            if unit is not None and quantity[2] != unit:
-                return None
-            unit = quantity[2]
-        start_text, end_text = start_element[1], end_element[1]
-        if previous_end is None:
-            first_start = start_text
-        elif start_text != previous_end:
-            return None
-        if step is None:
-            step = end_text
-        previous_end = end_text
-        values.append(number)
-        qualities.append(qualifier)
-        index += 3
-    if index != count or not values or first_start is None or previous_end is None:
+    head, run = msg.body[:-1], msg.body[-1]
+    qualities, values, units, starts, ends = zip(*run, strict=True)
+    timing = _timing(starts, ends)
+    if timing is None or len(set(units)) != 1:
         return None
-    try:
-        start = parse_date(first_start, "303")
-        end = parse_date(previous_end, "303")
-        first_end = parse_date(step or previous_end, "303")
-    except ValueError:
+    found = _location(msg, head)
+    if found is None:
         return None
-    interval = first_end - start
-    if interval <= timedelta(0) or start + interval * len(values) != end:
-        return None
+    header, location = found
+    start, interval = timing
     return ProfileSeries(
-        pruefidentifikator=pid,
+        pruefidentifikator=header.pruefidentifikator,
         message_reference=msg.reference,
-        document_number=document,
-        sender=parties["MS"][0],
-        receiver=parties["MR"][0],
-        sender_code_list=parties["MS"][1],
-        receiver_code_list=parties["MR"][1],
-        location_id=location,
-        obis=obis,
+        document_number=header.document_number,
+        sender=header.sender,
+        receiver=header.receiver,
+        sender_code_list=header.sender_code_list,
+        receiver_code_list=header.receiver_code_list,
+        location_id=location.location_id,
+        obis=location.positions[0].obis,
         start=start,
-        end=end,
-        interval_minutes=int(interval.total_seconds() // 60),
-        unit=unit,
+        end=start + interval * len(run),
+        interval_minutes=interval // timedelta(minutes=1),
+        unit=units[0] or None,
         values=values,
         qualities=qualities,
     )
 
 
-def _first(segment: object) -> str | None:
-    element = segment.elements[0]  # type: ignore[attr-defined]
-    return element[0] if isinstance(element, list) else element
+def _location(msg: RawMessage, head: list[Any]) -> tuple[MsconsMessage, MsconsLocation] | None:
+    """The message read by parse_mscons up to its run, and its location, if the run belongs to its only location
+    and only position (without values before the run) and readings of that location carry nothing else."""
+    if any(isinstance(item, QuantityRun) for item in head):
+        return None
+    try:
+        header = parse_mscons(_with_segments(msg, head))
+    except EdifactContentError:
+        return None
+    if len(header.locations) != 1:
+        return None
+    location = header.locations[0]
+    if location.meter_number or len(location.positions) != 1 or location.positions[0].values:
+        return None
+    return header, location
 
 
-def _second(segment: object) -> str | None:
-    element = segment.elements[0]  # type: ignore[attr-defined]
-    return element[1] if isinstance(element, list) and len(element) > 1 else None
+def _timing(starts: tuple[str, ...], ends: tuple[str, ...]) -> tuple[datetime, timedelta] | None:
+    """Start (UTC) and interval if every group follows the one before, at the interval of the first."""
+    try:
+        first = _instant(starts[0])
+        interval = _instant(ends[0]) - first
+    except ValueError:  # not a date
+        return None
+    if interval <= timedelta(0):
+        return None
+    instants = _instants(starts[0], interval // timedelta(minutes=1), len(starts))
+    if starts != instants[:-1] or ends != instants[1:]:
+        return None
+    return first, interval
+
+
+@lru_cache(maxsize=1024)
+def _instant(written: str) -> datetime:
+    """A date as written in a group, in UTC."""
+    return parse_date(written.replace("?", ""), "303")
+
+
+@lru_cache(maxsize=64)
+def _instants(first: str, minutes: int, count: int) -> tuple[str, ...]:
+    """``count + 1`` dates as written from ``first`` on, ``minutes`` apart, with the UTC offset of ``first``.
+
+    Cached: the profiles of one day for many locations share them.
+    """
+    local, offset = datetime.strptime(first[:12], "%Y%m%d%H%M"), first[12:]
+    step = timedelta(minutes=minutes)
+    return tuple(f"{local + i * step:%Y%m%d%H%M}{offset}" for i in range(count + 1))
+
+
+def _with_segments(msg: RawMessage, segments: list[Segment]) -> RawMessage:
+    """A plain RawMessage with the header of ``msg`` and the given segments."""
+    fields = {name: getattr(msg, name) for name in RawMessage.model_fields if name != "segments"}
+    return RawMessage.model_construct(segments=segments, **fields)
+
+
+def _segment(tag: str, components: list[str]) -> Segment:
+    segment = Segment.__new__(Segment)
+    segment.tag = tag
+    segment.elements = [components]
+    return segment
+
+
+def _expanded(body: Iterable[Any]) -> Iterator[Segment]:
+    for item in body:
+        if isinstance(item, QuantityRun):
+            yield from item.segments()
+        else:
+            yield item

@@ -25,6 +25,7 @@ from edifact import (
     serialize_interchange,
     utilmd_interchange,
 )
+from edifact.profile import CompactMessage
 from edifact.stream import Envelope, iter_interchange, read_envelope
 from tests.conftest import samples_dir
 
@@ -122,8 +123,8 @@ def load_profile(size: int) -> bytes:
     return "".join(out).encode()
 
 
-def stream(data: bytes, chunk_size: int = 1 << 20) -> tuple[Envelope, list[RawMessage]]:
-    header, *items = iter_interchange(io.BytesIO(data), chunk_size)
+def stream(data: bytes, chunk_size: int = 1 << 20, compact: bool = True) -> tuple[Envelope, list[RawMessage]]:
+    header, *items = iter_interchange(io.BytesIO(data), chunk_size, compact=compact)
     messages = [item for item in items if isinstance(item, RawMessage)]
     assert isinstance(header, Envelope)
     assert len(messages) == len(items)
@@ -263,6 +264,23 @@ def test_load_profile_streams_like_parse_interchange() -> None:
     assert_streams_like_parse_interchange(data, 1000)
 
 
+@pytest.mark.parametrize("chunk_size", CHUNK_SIZES)
+@pytest.mark.parametrize("path", sample_params())
+def test_every_sample_reads_the_same_segment_by_segment(path: Path, chunk_size: int) -> None:
+    """Runs of QTY/DTM/DTM groups read as tuples give the segments of the segment-by-segment reading."""
+    data = path.read_bytes().replace(b"{{date}}:{{time}}", b"251001:1200")
+    fast, slow = list(iter_interchange(data, chunk_size)), list(iter_interchange(data, chunk_size, compact=False))
+    assert fast == slow
+    assert [getattr(item, "position", None) for item in fast] == [getattr(item, "position", None) for item in slow]
+
+
+def test_load_profile_is_read_in_runs() -> None:
+    _, messages = stream(load_profile(200_000))
+    assert all(isinstance(message, CompactMessage) for message in messages)
+    _, plain = stream(load_profile(200_000), compact=False)
+    assert not any(isinstance(message, CompactMessage) for message in plain) and messages == plain
+
+
 def test_chunk_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         iter_interchange(good(), 0)
@@ -321,6 +339,33 @@ def test_malformed_interchange_raises_the_error_of_parse_interchange(
 ) -> None:
     data = change(good())
     expected = error_of(lambda: parse_interchange(data))
+    assert detail in expected[3]
+    assert error_of(lambda: list(iter_interchange(data, chunk_size))) == expected
+
+
+def _group(day: int) -> bytes:
+    return f"QTY+220:1.5'DTM+163:202501{day:02d}0000?+00:303'DTM+164:202501{day:02d}0015?+00:303'\n".encode()
+
+
+PROFILE_DEFECTS: list[Any] = [
+    pytest.param(lambda d: d.replace(b"UNT+300+LP2'", b"UNT+299+LP2'"), "segment count 299", id="unt-count"),
+    pytest.param(lambda d: d[: d.index(b"QTY", 20_000)], "without UNT", id="truncated-after-a-group"),
+    pytest.param(lambda d: d[: d.index(b"QTY", 20_000) - 20], "truncated", id="truncated-inside-a-group"),
+    pytest.param(lambda d: d.replace(b"QTY+220:", b"QTY+220:\x01", 40), "control character", id="control-in-run"),
+    pytest.param(lambda d: d.replace(b"UNT+300+LP2'\n", b""), "not closed by UNT", id="unt-missing"),
+    pytest.param(_insert_before(b"UNH+LP3", _group(3)), "outside of a UNH..UNT", id="group-outside-message"),
+    pytest.param(lambda d: d + _group(3), "after UNZ", id="group-after-unz"),
+    pytest.param(_insert_before(b"UNB+", _group(3)), "must start with UNB", id="group-before-unb"),
+]
+
+
+@pytest.mark.parametrize("chunk_size", CHUNK_SIZES)
+@pytest.mark.parametrize(("change", "detail"), PROFILE_DEFECTS)
+def test_defects_of_a_load_profile_are_reported_as_segment_by_segment(
+    change: Callable[[bytes], bytes], detail: str, chunk_size: int
+) -> None:
+    data = change(load_profile(40_000))
+    expected = error_of(lambda: list(iter_interchange(data, chunk_size, compact=False)))
     assert detail in expected[3]
     assert error_of(lambda: list(iter_interchange(data, chunk_size))) == expected
 
