@@ -13,11 +13,12 @@ from edifact.aperak import (
     AperakMessage,
     MessageHeader,
     aperak_interchange,
+    build_aperak,
     negative_aperak,
     positive_aperak,
 )
 from edifact.contrl import contrl_acknowledgement, contrl_for_syntax_error, contrl_interchange, sender_of_broken
-from edifact.envelope import Interchange, Party, serialize_interchange
+from edifact.envelope import Interchange, Party, serialize_interchange, serialize_message, wrap_messages
 from edifact.errors import EdifactSyntaxError
 from models.messages import Direction, MarketMessage, MessageState
 
@@ -34,7 +35,8 @@ class Replies:
         self.session = session
         self.transport = transport
         self.inbound = inbound
-        self.aperaks: list[AperakMessage] = []
+        self.first_aperak: AperakMessage | None = None
+        self.aperak_texts: list[str] = []
 
     def syntax_error(self, error: EdifactSyntaxError) -> bool:
         """CONTRL Syntaxfehlermeldung; False when not even the sender can be read from the broken file."""
@@ -72,7 +74,7 @@ class Replies:
         )
 
     def reject(self, interchange: Interchange, original: MessageHeader, errors: list[AperakError]) -> None:
-        self.aperaks.append(
+        self._add(
             negative_aperak(
                 original,
                 errors,
@@ -84,7 +86,7 @@ class Replies:
         )
 
     def accept(self, interchange: Interchange, original: MessageHeader) -> None:
-        self.aperaks.append(
+        self._add(
             positive_aperak(
                 original,
                 interchange_reference=interchange.reference,
@@ -94,19 +96,31 @@ class Replies:
             )
         )
 
+    def _add(self, aperak: AperakMessage) -> None:
+        """Kept as text at once, so a file of thousands of messages does not hold thousands of models."""
+        self.first_aperak = self.first_aperak or aperak
+        self.aperak_texts.append(serialize_message(build_aperak(aperak)))
+
     def send_aperaks(self, interchange: Interchange) -> None:
         """All APERAKs for this interchange in one interchange of our own."""
-        if self.aperaks:
-            ic = aperak_interchange(self.aperaks, reference=_reference(), prepared_at=_now())
-            self._store("APERAK", ic, interchange.receiver, interchange.sender)
+        if self.first_aperak is not None:
+            header = aperak_interchange([self.first_aperak], reference=_reference(), prepared_at=_now())
+            self._store("APERAK", header, interchange.receiver, interchange.sender, texts=self.aperak_texts)
 
     def _store(
-        self, message_type: str, interchange: Interchange, sender: Party, receiver: Party, kind: str | None = None
+        self,
+        message_type: str,
+        interchange: Interchange,
+        sender: Party,
+        receiver: Party,
+        kind: str | None = None,
+        texts: list[str] | None = None,
     ) -> None:
+        """Store and send once per inbound message and kind; ``texts`` are messages already serialised."""
         key = f"reply:{self.inbound.id}:{kind or message_type.lower()}"
         existing = self.session.exec(select(MarketMessage).where(MarketMessage.business_key == key)).first()
         if existing is None:
-            raw = serialize_interchange(interchange)
+            raw = wrap_messages(interchange, texts) if texts is not None else serialize_interchange(interchange)
             self.session.execute(
                 insert(MarketMessage)
                 .values(
@@ -121,7 +135,7 @@ class Replies:
                     raw=raw,
                     sha256=hashlib.sha256(raw).hexdigest(),
                     in_reply_to_id=self.inbound.id,
-                    message_count=len(interchange.messages),
+                    message_count=len(texts) if texts is not None else len(interchange.messages),
                     size_bytes=len(raw),
                     created_at=_now(),
                     processed_at=_now(),

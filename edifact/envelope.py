@@ -286,24 +286,39 @@ def _check_values(segment: Segment) -> None:
 
 def serialize_interchange(ic: Interchange) -> bytes:
     """Write ``UNA:+.? '`` and UNB..UNZ, one segment per line, UTF-8; UNT/UNZ counts are computed."""
-    prepared = _utc(ic.prepared_at)
+    return wrap_messages(ic, [serialize_message(message) for message in ic.messages])
+
+
+def serialize_message(message: RawMessage) -> str:
+    """One message UNH..UNT as text (for writing many messages without holding them all)."""
+    identifier = [message.type, message.version, message.release, message.agency, message.association]
     segments = [
-        Segment(
-            "UNB",
-            ic.syntax.split(":"),
-            [ic.sender.id, ic.sender.qualifier],
-            [ic.receiver.id, ic.receiver.qualifier],
-            [prepared.strftime("%y%m%d"), prepared.strftime("%H%M")],
-            ic.reference,
-        )
+        Segment("UNH", message.reference, identifier),
+        *message.segments,
+        Segment("UNT", str(len(message.segments) + 2), message.reference),
     ]
-    for message in ic.messages:
-        identifier = [message.type, message.version, message.release, message.agency, message.association]
-        segments.append(Segment("UNH", message.reference, identifier))
-        segments.extend(message.segments)
-        segments.append(Segment("UNT", str(len(message.segments) + 2), message.reference))
-    segments.append(Segment("UNZ", str(len(ic.messages)), ic.reference))
     for segment in segments:
         _check_values(segment)
-    serializer = Serializer(Characters.from_str(UNA_CHARACTERS))
-    return serializer.serialize(segments, with_una_header=True, break_lines=True).encode("utf-8")
+    return _SERIALIZER.serialize(segments, with_una_header=False, break_lines=True)
+
+
+def wrap_messages(header: Interchange, messages: list[str]) -> bytes:
+    """UNA, UNB from ``header`` (its own messages are ignored), the serialised messages, UNZ."""
+    prepared = _utc(header.prepared_at)
+    unb = Segment(
+        "UNB",
+        header.syntax.split(":"),
+        [header.sender.id, header.sender.qualifier],
+        [header.receiver.id, header.receiver.qualifier],
+        [prepared.strftime("%y%m%d"), prepared.strftime("%H%M")],
+        header.reference,
+    )
+    unz = Segment("UNZ", str(len(messages)), header.reference)
+    for segment in (unb, unz):
+        _check_values(segment)
+    opening = _SERIALIZER.serialize([unb], with_una_header=True, break_lines=True)
+    closing = _SERIALIZER.serialize([unz], with_una_header=False, break_lines=True)
+    return (opening + "".join(messages) + closing).encode("utf-8")
+
+
+_SERIALIZER = Serializer(Characters.from_str(UNA_CHARACTERS))
