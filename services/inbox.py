@@ -70,7 +70,15 @@ def receive_interchange(session: Session, tenant: Tenant, raw: bytes | Path | Bi
             else:
                 session.commit()
                 return ReceivedInterchange(message_id=message_id, state=received.state, error=received.error)
-        duplicate = fields | {"state": MessageState.DUPLICATE, "error": None, "duplicate_of_id": original}
+        duplicate = (
+            fields
+            | _described_as(session, original)
+            | {
+                "state": MessageState.DUPLICATE,
+                "error": None,
+                "duplicate_of_id": original,
+            }
+        )
         message_id = _store(session, duplicate, source, start, size)
         session.commit()
     return ReceivedInterchange(message_id=message_id, state=MessageState.DUPLICATE, duplicate_of=original)
@@ -136,6 +144,16 @@ def _parties(head: bytes, complete: bool) -> tuple[Party, Party, str] | None:
     except UnicodeDecodeError:
         text = head.decode("latin-1")
     return sender_of_broken(text)
+
+
+def _described_as(session: Session, original_id: int) -> dict[str, str | None]:
+    """What the original has been found to be (type, Prüfidentifikator, ...), so the monitor's filters find its
+    duplicates too."""
+    columns = ("message_type", "pruefidentifikator", "document_number", "malo_id", "workflow_id")
+    values = session.execute(
+        select(*(getattr(MarketMessage, name) for name in columns)).where(col(MarketMessage.id) == original_id)
+    ).first()
+    return dict(zip(columns, values, strict=True)) if values is not None else {}
 
 
 def _original(session: Session, sender: str | None, reference: str | None) -> int | None:

@@ -209,8 +209,8 @@ async def test_filters_narrow_the_list(api: Api, scenario: Scenario, engine: Eng
     assert await api.ids(headers, partner=s.msb) == {s.readings, reply[s.readings]}
     assert await api.ids(headers, partner=partner_id("99")) == set()
 
-    # The duplicate is never parsed, so it has no type or Prüfidentifikator of its own.
-    assert await api.ids(headers, type="UTILMD") == {s.kuendigung, s.anmeldung, s.confirmation}
+    # A duplicate is described as its original was found to be, so the filters find it too.
+    assert await api.ids(headers, type="UTILMD") == {s.kuendigung, s.anmeldung, s.confirmation, s.repeat}
     assert await api.ids(headers, type="aperak") == set(reply.values())
     assert await api.ids(headers, type="MSCONS") == {s.readings}
     assert await api.ids(headers, type="REMADV") == set()
