@@ -1,0 +1,293 @@
+"""Booking into the subledger: balanced documents (idempotent per key), reversals, clearing of open items.
+
+Amounts are Decimal with two places; every document balances before it reaches the database, and the database
+checks again. Documents dated into a closed month are booked into the first open month after it.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import func, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, col, select
+
+from models.ledger import Clearing, ClosedPeriod, PostingDocument, PostingLine
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+LINE_COLUMNS = ("document_id", "tenant_id", "account_id", "posting_date", "debit", "credit", "due_date", "text")
+
+
+class LedgerError(ValueError):
+    """A booking the ledger refuses (unbalanced, over-cleared, wrong account); the message says why."""
+
+
+class Line(BaseModel):
+    account_id: int
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    due_date: date | None = None
+    """Set on a debtor or creditor line: it is an open item due then."""
+    text: str = ""
+
+    @model_validator(mode="after")
+    def _one_side(self) -> "Line":
+        for amount in (self.debit, self.credit):
+            if amount < 0 or amount != amount.quantize(CENT):
+                raise ValueError(f"amounts are non-negative with two decimal places, not {amount}")
+        if (self.debit == 0) == (self.credit == 0):
+            raise ValueError("a line is either a debit or a credit, and not zero")
+        return self
+
+
+class PostingRequest(BaseModel):
+    tenant_id: str
+    division: str
+    doc_type: str
+    posting_date: date
+    value_date: date | None = None
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    origin: str = ""
+    text: str = ""
+    lines: list[Line] = Field(min_length=2)
+    reversal_of_id: int | None = None
+
+    @model_validator(mode="after")
+    def _balanced(self) -> "PostingRequest":
+        debit, credit = sum(line.debit for line in self.lines), sum(line.credit for line in self.lines)
+        if debit != credit:
+            raise ValueError(f"document {self.idempotency_key} does not balance: debit {debit} <> credit {credit}")
+        return self
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def next_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def open_period(closed: set[str], day: date) -> str:
+    """The month of ``day``, or the first month after it that is not closed."""
+    period = period_of(day)
+    while period in closed:
+        period = next_period(period)
+    return period
+
+
+def closed_periods(session: Session, tenant_id: str) -> set[str]:
+    return set(session.exec(select(ClosedPeriod.period).where(ClosedPeriod.tenant_id == tenant_id)).all())
+
+
+def post(session: Session, request: PostingRequest) -> int:
+    """Book one document; a repeated key returns the document booked first. The caller commits."""
+    return post_many(session, [request])[0]
+
+
+def post_many(session: Session, requests: Sequence[PostingRequest]) -> list[int]:
+    """Book many documents in two statements (documents, then all their lines by COPY); ids in request order."""
+    if not requests:
+        return []
+    closed: dict[str, set[str]] = {}
+    rows = []
+    for r in requests:
+        periods = closed.setdefault(r.tenant_id, closed_periods(session, r.tenant_id))
+        rows.append(
+            {
+                "tenant_id": r.tenant_id,
+                "division": r.division,
+                "doc_type": r.doc_type,
+                "posting_date": r.posting_date,
+                "value_date": r.value_date or r.posting_date,
+                "period": open_period(periods, r.posting_date),
+                "idempotency_key": r.idempotency_key,
+                "origin": r.origin,
+                "text": r.text,
+                "reversal_of_id": r.reversal_of_id,
+            }
+        )
+    created = dict(
+        session.execute(
+            insert(PostingDocument)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(col(PostingDocument.idempotency_key), col(PostingDocument.id))
+        ).all()
+    )
+    if created:
+        _copy_lines(session, [(created[r.idempotency_key], r) for r in requests if r.idempotency_key in created])
+    missing = [r.idempotency_key for r in requests if r.idempotency_key not in created]
+    if missing:
+        created |= dict(
+            session.execute(
+                select(col(PostingDocument.idempotency_key), col(PostingDocument.id)).where(
+                    col(PostingDocument.idempotency_key).in_(missing)
+                )
+            ).all()
+        )
+    return [created[r.idempotency_key] for r in requests]
+
+
+def _copy_lines(session: Session, documents: list[tuple[int, PostingRequest]]) -> None:
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    statement = f"COPY posting_line ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for document_id, r in documents:
+            for line in r.lines:
+                copy.write_row(
+                    (
+                        document_id,
+                        r.tenant_id,
+                        line.account_id,
+                        r.posting_date,
+                        line.debit,
+                        line.credit,
+                        line.due_date,
+                        line.text,
+                    )
+                )
+
+
+def reverse(session: Session, document_id: int, posting_date: date, key: str | None = None) -> int:
+    """Post the mirror image of a document; its open items are cleared against the reversal's lines."""
+    original = session.get(PostingDocument, document_id)
+    if original is None:
+        raise LedgerError(f"posting document {document_id} does not exist")
+    lines = session.exec(select(PostingLine).where(PostingLine.document_id == document_id)).all()
+    reversal_id = post(
+        session,
+        PostingRequest(
+            tenant_id=original.tenant_id,
+            division=original.division,
+            doc_type="reversal",
+            posting_date=posting_date,
+            idempotency_key=key or f"reversal:{document_id}",
+            origin=f"document:{document_id}",
+            text=f"Storno {original.doc_type} {document_id}",
+            reversal_of_id=document_id,
+            lines=[
+                Line(account_id=line.account_id, debit=line.credit, credit=line.debit, due_date=line.due_date)
+                for line in lines
+            ],
+        ),
+    )
+    mirrors = session.exec(select(PostingLine).where(PostingLine.document_id == reversal_id)).all()
+    for line, mirror in zip(sorted(lines, key=_line_id), sorted(mirrors, key=_line_id), strict=True):
+        if line.due_date is not None:
+            remaining = open_amount(session, _line_id(line))
+            if remaining:
+                clear(session, _line_id(line), _line_id(mirror), remaining, posting_date)
+    return reversal_id
+
+
+def _line_id(line: PostingLine) -> int:
+    assert line.id is not None
+    return line.id
+
+
+def open_amount(session: Session, line_id: int, key_date: date | None = None) -> Decimal:
+    """What is still open of a line (its amount less clearings on it, up to ``key_date``)."""
+    line = session.get(PostingLine, line_id)
+    if line is None:
+        raise LedgerError(f"posting line {line_id} does not exist")
+    amount = line.debit or line.credit
+    cleared = select(func.coalesce(func.sum(Clearing.amount), 0)).where(
+        (col(Clearing.item_line_id) == line_id) | (col(Clearing.by_line_id) == line_id)
+    )
+    if key_date is not None:
+        cleared = cleared.where(col(Clearing.cleared_on) <= key_date)
+    return Decimal(amount) - Decimal(session.execute(cleared).scalar_one())
+
+
+def clear(session: Session, item_line_id: int, by_line_id: int, amount: Decimal, on: date) -> int:
+    """Settle ``amount`` of an open item with a line on the other side of the same account."""
+    items = session.exec(
+        select(PostingLine)
+        .where(col(PostingLine.id).in_([item_line_id, by_line_id]))
+        .order_by(col(PostingLine.id))
+        .with_for_update()
+    ).all()
+    by_id = {line.id: line for line in items}
+    item, by = by_id.get(item_line_id), by_id.get(by_line_id)
+    if item is None or by is None:
+        raise LedgerError(f"posting line {item_line_id if item is None else by_line_id} does not exist")
+    if item.account_id != by.account_id:
+        raise LedgerError("a clearing settles lines of the same account")
+    if (item.debit > 0) == (by.debit > 0):
+        raise LedgerError("a clearing settles a debit with a credit")
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise LedgerError(f"clearing amount {amount} must be positive with two decimal places")
+    if on < max(item.posting_date, by.posting_date):
+        raise LedgerError(f"a clearing on {on} cannot precede the lines it settles")
+    for line_id in (item_line_id, by_line_id):
+        available = open_amount(session, line_id)
+        if amount > available:
+            raise LedgerError(f"line {line_id} has only {available} open, cannot clear {amount}")
+    clearing = Clearing(
+        tenant_id=item.tenant_id, item_line_id=item_line_id, by_line_id=by_line_id, amount=amount, cleared_on=on
+    )
+    session.add(clearing)
+    session.flush()
+    assert clearing.id is not None
+    return clearing.id
+
+
+def allocate(session: Session, payment_line_id: int, on: date, item_line_id: int | None = None) -> Decimal:
+    """Clear open items of the payment's account with it: the named item, else the oldest due first.
+
+    A clearing is dated ``on``, or later if a line it settles is dated later. Returns what is left of the
+    payment (a credit on the account)."""
+    payment = session.get(PostingLine, payment_line_id, with_for_update=True)
+    if payment is None:
+        raise LedgerError(f"posting line {payment_line_id} does not exist")
+    side = col(PostingLine.debit) > 0 if payment.credit > 0 else col(PostingLine.credit) > 0
+    query = select(col(PostingLine.id), col(PostingLine.posting_date)).where(
+        PostingLine.account_id == payment.account_id, col(PostingLine.due_date).is_not(None), side
+    )
+    if item_line_id is not None:
+        query = query.where(PostingLine.id == item_line_id)
+    left = open_amount(session, payment_line_id)
+    for line_id, posted in session.exec(query.order_by(col(PostingLine.due_date), col(PostingLine.id))).all():
+        if left <= 0:
+            break
+        assert line_id is not None
+        due = open_amount(session, line_id)
+        if due > 0:
+            amount = min(due, left)
+            clear(session, line_id, payment_line_id, amount, max(on, posted, payment.posting_date))
+            left -= amount
+    return left
+
+
+def balance(session: Session, account_id: int, key_date: date) -> Decimal:
+    """Debit minus credit of the account's lines dated up to ``key_date``."""
+    total = session.execute(
+        select(func.coalesce(func.sum(PostingLine.debit - PostingLine.credit), 0)).where(
+            PostingLine.account_id == account_id, col(PostingLine.posting_date) <= key_date
+        )
+    ).scalar_one()
+    return Decimal(total).quantize(CENT)
+
+
+def open_items_total(session: Session, account_id: int, key_date: date) -> Decimal:
+    """Sum of the open items of an account at ``key_date``, signed like its balance (debit positive)."""
+    rows = session.execute(
+        text(
+            """
+            SELECT coalesce(sum((l.debit - l.credit) - sign(l.debit - l.credit) * coalesce(c.cleared, 0)), 0)
+            FROM posting_line l
+            LEFT JOIN LATERAL (
+                SELECT sum(amount) AS cleared FROM clearing
+                WHERE (item_line_id = l.id OR by_line_id = l.id) AND cleared_on <= :key_date
+            ) c ON true
+            WHERE l.account_id = :account AND l.posting_date <= :key_date
+            """
+        ),
+        {"account": account_id, "key_date": key_date},
+    ).scalar_one()
+    return Decimal(rows).quantize(CENT)
