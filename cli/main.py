@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from cli.admin import key_app, partner_app, tariff_app, tenant_app
 from cli.edifact import edifact_app
+from cli.ledger import ledger_app
 from core.settings import get_settings
 
 app = typer.Typer(help="Process engine for energy-supplier back offices.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(tariff_app, name="tariff")
 app.add_typer(contract_app, name="contract")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(edifact_app, name="edifact")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 

@@ -1,0 +1,63 @@
+"""``bpo ledger``: the month close and the exports for the client's general ledger."""
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from core.db import get_engine
+from models.documents import Document
+from services.month_close import CloseRefused, close_month
+
+ledger_app = typer.Typer(help="Subledger (Nebenbuch).", no_args_is_help=True)
+
+
+@ledger_app.command("close-month")
+def close_month_command(
+    period: Annotated[str, typer.Argument(help="YYYY-MM")],
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    out: Annotated[Path | None, typer.Option(help="also write the exports into this folder")] = None,
+) -> None:
+    """Open items per debtor/creditor and daily GL balances at month end; checked, exported, archived, closed."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise typer.BadParameter("expected YYYY-MM", param_hint="PERIOD")
+    with Session(get_engine()) as session:
+        try:
+            result = close_month(session, tenant, period)
+        except CloseRefused as refused:
+            typer.echo(str(refused), err=True)
+            raise typer.Exit(1) from refused
+        session.commit()
+        table = Table(title=f"month close {tenant} {period} (key date {result.key_date})")
+        for column in (
+            "division",
+            "debtor open items",
+            "debtor balance",
+            "creditor open items",
+            "creditor balance",
+            "trial balance",
+            "accounts",
+        ):
+            table.add_column(column, justify="right")
+        for d in result.divisions:
+            table.add_row(
+                d.division,
+                str(d.debtor_open_items),
+                str(d.debtor_balance),
+                str(d.creditor_open_items),
+                str(d.creditor_balance),
+                str(d.trial_balance),
+                str(d.accounts_with_open_items),
+            )
+        Console().print(table)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, document_id in result.documents.items():
+                document = session.get(Document, document_id)
+                assert document is not None
+                (out / f"{tenant}-{period}-{name}").write_bytes(document.content)
+            typer.echo(f"exports written to {out}")

@@ -1,0 +1,101 @@
+"""Month close on the real database: reconciled figures, exports, archive, and the month closed afterwards."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from models.documents import Document
+from models.ledger import PostingDocument
+from services.ledger import allocate
+from services.month_close import close_month, last_day
+from tests.test_ledger import Books
+
+D = Decimal
+
+
+def test_close_reconciles_exports_and_closes(engine: Engine) -> None:
+    books = Books(engine)
+    with Session(engine) as session:
+        books.invoice(session, D("100.00"), date(2026, 3, 3))
+        books.invoice(session, D("50.00"), date(2026, 3, 20))
+        allocate(session, books.payment(session, D("130.00"), date(2026, 3, 25)), date(2026, 3, 25))
+        books.invoice(session, D("10.00"), date(2026, 4, 2))  # after the key date: not in March
+        result = close_month(session, books.tenant_id, "2026-03")
+        session.commit()
+
+        [strom] = result.divisions
+        assert result.key_date == date(2026, 3, 31) and result.closed
+        assert strom.debtor_open_items == strom.debtor_balance == D("48.50")
+        assert strom.trial_balance == 0 and strom.accounts_with_open_items == 1
+
+        files = {name: session.get(Document, doc_id) for name, doc_id in result.documents.items()}
+        open_items = list(csv.DictReader(io.StringIO(files["open_items.csv"].content.decode()), delimiter=";"))
+        assert [(r["account"], r["open_amount"], r["balance"]) for r in open_items] == [("10001", "48.50", "48.50")]
+        daily = list(csv.DictReader(io.StringIO(files["gl_daily_balances.csv"].content.decode()), delimiter=";"))
+        revenue = [r for r in daily if r["account"] == "8000"]
+        assert len(revenue) == 31
+        assert revenue[2]["day"] == "2026-03-03" and revenue[2]["balance"] == "-100.00"
+        assert revenue[-1]["balance"] == "-150.00"
+        bank = [r for r in daily if r["account"] == "1200"]
+        assert bank[-1]["balance"] == "130.00"
+
+        workbook = load_workbook(io.BytesIO(files["month_close.xlsx"].content), read_only=True)
+        assert workbook.sheetnames == ["Summary", "Open items", "GL daily balances"]
+        summary = list(workbook["Summary"].iter_rows(values_only=True))
+        assert summary[1][:4] == ("2026-03", "strom", 48.5, 48.5)
+
+        late = books.invoice(session, D("5.00"), date(2026, 3, 30))
+        session.commit()
+        stored = session.get(PostingDocument, late)
+        assert stored is not None and stored.period == "2026-04"
+
+        again = close_month(session, books.tenant_id, "2026-03")
+        assert again.documents == result.documents and again.divisions == result.divisions
+        april = close_month(session, books.tenant_id, "2026-04")
+        assert april.divisions[0].debtor_balance == D("48.50") + D("11.90") + D("5.95")
+
+
+def test_last_day_of_month() -> None:
+    assert last_day("2028-02") == date(2028, 2, 29) and last_day("2026-12") == date(2026, 12, 31)
+
+
+def test_close_month_command(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.db import get_engine
+    from core.settings import get_settings
+
+    books = Books(engine)
+    with Session(engine) as session:
+        books.invoice(session, D("20.00"), date(2026, 5, 5))
+        session.commit()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["ledger", "close-month", "2026-05", "--tenant", books.tenant_id, "--out", str(tmp_path)]
+        )
+        bad = CliRunner().invoke(app, ["ledger", "close-month", "2026-13", "--tenant", books.tenant_id])
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "23.80" in result.output
+    assert sorted(p.name.split("-2026-05-")[1] for p in tmp_path.iterdir()) == [
+        "gl_daily_balances.csv",
+        "month_close.xlsx",
+        "open_items.csv",
+    ]
+    assert bad.exit_code == 2
