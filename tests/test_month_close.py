@@ -35,10 +35,10 @@ def test_close_reconciles_exports_and_closes(engine: Engine) -> None:
         assert strom.debtor_open_items == strom.debtor_balance == D("48.50")
         assert strom.trial_balance == 0 and strom.accounts_with_open_items == 1
 
-        files = {name: session.get(Document, doc_id) for name, doc_id in result.documents.items()}
-        open_items = list(csv.DictReader(io.StringIO(files["open_items.csv"].content.decode()), delimiter=";"))
+        files = {name: _content(session, doc_id) for name, doc_id in result.documents.items()}
+        open_items = list(csv.DictReader(io.StringIO(files["open_items.csv"].decode()), delimiter=";"))
         assert [(r["account"], r["open_amount"], r["balance"]) for r in open_items] == [("10001", "48.50", "48.50")]
-        daily = list(csv.DictReader(io.StringIO(files["gl_daily_balances.csv"].content.decode()), delimiter=";"))
+        daily = list(csv.DictReader(io.StringIO(files["gl_daily_balances.csv"].decode()), delimiter=";"))
         revenue = [r for r in daily if r["account"] == "8000"]
         assert len(revenue) == 31
         assert revenue[2]["day"] == "2026-03-03" and revenue[2]["balance"] == "-100.00"
@@ -46,7 +46,7 @@ def test_close_reconciles_exports_and_closes(engine: Engine) -> None:
         bank = [r for r in daily if r["account"] == "1200"]
         assert bank[-1]["balance"] == "130.00"
 
-        workbook = load_workbook(io.BytesIO(files["month_close.xlsx"].content), read_only=True)
+        workbook = load_workbook(io.BytesIO(files["month_close.xlsx"]), read_only=True)
         assert workbook.sheetnames == ["Summary", "Open items", "GL daily balances"]
         summary = list(workbook["Summary"].iter_rows(values_only=True))
         assert summary[1][:4] == ("2026-03", "strom", 48.5, 48.5)
@@ -60,6 +60,12 @@ def test_close_reconciles_exports_and_closes(engine: Engine) -> None:
         assert again.documents == result.documents and again.divisions == result.divisions
         april = close_month(session, books.tenant_id, "2026-04")
         assert april.divisions[0].debtor_balance == D("48.50") + D("11.90") + D("5.95")
+
+
+def _content(session: Session, document_id: int) -> bytes:
+    document = session.get(Document, document_id)
+    assert document is not None
+    return document.content
 
 
 def test_last_day_of_month() -> None:
