@@ -1,0 +1,66 @@
+"""Subledger accounts: find one, and its statement."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from api.auth import Principal, require
+from api.deps import SessionDep
+from api.errors import not_found
+from models.base import utcnow
+from models.ledger import LedgerAccount
+from models.tenancy import Role
+from rules.calendar import BERLIN
+from services.statement import Statement, statement
+
+router = APIRouter(prefix="/v1/accounts", tags=["subledger"])
+Reader = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR, Role.CLIENT)]
+
+
+class AccountView(BaseModel):
+    id: int
+    division: str
+    kind: str
+    number: str
+    name: str
+    gl_role: str | None
+
+
+@router.get("", response_model=list[AccountView])
+def list_accounts(
+    principal: Reader,
+    session: SessionDep,
+    kind: Annotated[str | None, Query(pattern="^(debtor|creditor|gl)$")] = None,
+    number: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AccountView]:
+    query = select(LedgerAccount).where(LedgerAccount.tenant_id == principal.tenant_id)
+    if kind:
+        query = query.where(LedgerAccount.kind == kind)
+    if number:
+        query = query.where(LedgerAccount.number == number)
+    rows = session.exec(query.order_by(col(LedgerAccount.division), col(LedgerAccount.number)).limit(limit)).all()
+    return [AccountView.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{account_id}/statement", response_model=Statement)
+def account_statement(
+    account_id: int,
+    principal: Reader,
+    session: SessionDep,
+    since: Annotated[date | None, Query(alias="from")] = None,
+    until: Annotated[date | None, Query(alias="to")] = None,
+) -> Statement:
+    """Opening balance, every line with document, due date and what is still open, running and closing balance."""
+    account = session.get(LedgerAccount, account_id)
+    if account is None or account.tenant_id != principal.tenant_id:
+        raise not_found(f"account {account_id}")
+    today = utcnow().astimezone(BERLIN).date()
+    until = until or today
+    since = since or until.replace(month=1, day=1)
+    if since > until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'from' must not be after 'to'")
+    return statement(session, account, since, until)
