@@ -12,13 +12,15 @@ from temporalio.worker import Worker
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings
+from activities.ledger import LedgerActivities
 from activities.market import DropFolderTransport, MarketActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
 from workflows.inbound import InboundMessageWorkflow
+from workflows.month_close import MonthCloseWorkflow
 from workflows.supply_start import SupplyStartWorkflow
 
-WORKFLOWS = [SupplyStartWorkflow, InboundMessageWorkflow]
+WORKFLOWS = [SupplyStartWorkflow, InboundMessageWorkflow, MonthCloseWorkflow]
 MAX_CONCURRENT_ACTIVITIES = 16
 
 
@@ -29,6 +31,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     inbox = InboxActivities(engine, transport)
     market = MarketActivities(engine, transport)
     tasks = TaskActivities(engine)
+    ledger = LedgerActivities(engine)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -44,6 +47,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         tasks.create_task,
         tasks.close_task,
         tasks.escalate_task,
+        ledger.close_month,
     ]
 
 

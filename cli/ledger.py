@@ -61,3 +61,27 @@ def close_month_command(
                 assert document is not None
                 (out / f"{tenant}-{period}-{name}").write_bytes(document.content)
             typer.echo(f"exports written to {out}")
+
+
+@ledger_app.command("schedule-close")
+def schedule_close(
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    day: Annotated[int, typer.Option(help="day of the month")] = 2,
+    hour: Annotated[int, typer.Option(help="hour, Berlin time")] = 6,
+) -> None:
+    """Create the Temporal schedule that closes the previous month every month (Europe/Berlin)."""
+    import asyncio
+
+    from core.settings import get_settings
+    from core.temporal import connect
+    from services.schedules import schedule_month_close
+
+    async def create() -> str:
+        settings = get_settings()
+        return await schedule_month_close(await connect(settings), settings.task_queue, tenant, day, hour)
+
+    try:
+        schedule_id = asyncio.run(create())
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"schedule {schedule_id}: day {day} of each month at {hour:02d}:00 Europe/Berlin")

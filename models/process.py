@@ -194,3 +194,9 @@ class InboundOutcome(BaseModel):
     message_id: int
     state: str
     error: str | None = None
+
+
+class MonthCloseInput(BaseModel):
+    tenant_id: str
+    period: str
+    """YYYY-MM; empty: the month before the scheduled (or actual) start, in Berlin time."""

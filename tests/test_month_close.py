@@ -10,7 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.client import Client
 
+from core.settings import Settings
 from models.documents import Document
 from models.ledger import PostingDocument
 from services.ledger import allocate
@@ -105,3 +107,32 @@ def test_close_month_command(
         "open_items.csv",
     ]
     assert bad.exit_code == 2
+
+
+async def test_month_close_process_and_its_schedule(engine: Engine, client: Client, settings: Settings) -> None:
+    from models.process import MonthCloseInput
+    from services.schedules import schedule_month_close
+    from worker import build_worker
+    from workflows.month_close import MonthCloseWorkflow
+
+    books = Books(engine)
+    with Session(engine) as session:
+        books.invoice(session, D("40.00"), date(2026, 6, 10))
+        session.commit()
+    async with build_worker(client, engine, settings):
+        result = await client.execute_workflow(
+            MonthCloseWorkflow.run,
+            MonthCloseInput(tenant_id=books.tenant_id, period="2026-06"),
+            id=f"month-close/{books.tenant_id}/2026-06",
+            task_queue=settings.task_queue,
+        )
+    assert result.period == "2026-06" and result.divisions[0].debtor_balance == D("47.60") and result.closed
+
+    schedule_id = await schedule_month_close(client, settings.task_queue, books.tenant_id)
+    assert await schedule_month_close(client, settings.task_queue, books.tenant_id) == schedule_id
+    description = await client.get_schedule_handle(schedule_id).describe()
+    assert description.schedule.spec.time_zone_name == "Europe/Berlin"
+    assert description.schedule.policy.overlap.name == "SKIP"
+    await client.get_schedule_handle(schedule_id).delete()
+    with pytest.raises(ValueError, match="02:00"):
+        await schedule_month_close(client, settings.task_queue, books.tenant_id, hour=2)

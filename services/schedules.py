@@ -1,0 +1,50 @@
+"""Temporal schedules for recurring processes (Europe/Berlin, overlap skipped, bounded catch-up)."""
+
+import contextlib
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+)
+
+from models.process import MonthCloseInput
+from workflows.month_close import MonthCloseWorkflow
+
+
+def month_close_schedule_id(tenant_id: str) -> str:
+    return f"month-close/{tenant_id}"
+
+
+async def schedule_month_close(client: Client, task_queue: str, tenant_id: str, day: int = 2, hour: int = 6) -> str:
+    """Close the previous month on ``day`` of each month at ``hour`` (Berlin); creating it twice is harmless."""
+    if not 1 <= day <= 28 or not 0 <= hour <= 23 or hour == 2:
+        raise ValueError("day 1-28 and an hour outside 02:00-03:00 (the clock changes then)")
+    schedule_id = month_close_schedule_id(tenant_id)
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            MonthCloseWorkflow.run,
+            MonthCloseInput(tenant_id=tenant_id, period=""),
+            id=f"month-close/{tenant_id}",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)]
+                )
+            ],
+            time_zone_name="Europe/Berlin",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=3)),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule)
+    return schedule_id
