@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import migrate
 from core.db import make_engine
-from core.embedded import embedded_postgres_url, temporal_binary
+from core.embedded import embedded_postgres_url, stop_embedded_postgres, temporal_binary
 from core.settings import Settings
 from workflows import search
 
@@ -32,7 +32,11 @@ def _libpq(url: str) -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database with the schema built by ``alembic upgrade head``; dropped afterwards."""
-    server_url = os.environ.get("DATABASE_URL") or embedded_postgres_url(tmp_path_factory.mktemp("pg"))
+    embedded_dir: Path | None = None
+    server_url = os.environ.get("DATABASE_URL") or ""
+    if not server_url:
+        embedded_dir = tmp_path_factory.mktemp("pg")
+        server_url = embedded_postgres_url(embedded_dir)
     if server_url.startswith("postgresql://"):
         server_url = "postgresql+psycopg://" + server_url.split("://", 1)[1]
     name = f"bpo_test_{uuid.uuid4().hex[:10]}"
@@ -43,6 +47,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     with psycopg.connect(_libpq(server_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if embedded_dir is not None:
+        stop_embedded_postgres(embedded_dir)
 
 
 @pytest.fixture(scope="session")
