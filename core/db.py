@@ -1,11 +1,9 @@
 """Database engine and sessions (PostgreSQL only)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from core.embedded import embedded_postgres_url
 from core.settings import Settings, get_settings
@@ -28,15 +26,3 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(database_url())
-
-
-@contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

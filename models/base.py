@@ -1,7 +1,6 @@
 """Shared column types and the metadata naming convention (stable constraint names for migrations)."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String
@@ -44,5 +43,3 @@ def text_code(length: int = 40, **kw: Any) -> Any:
     """An enum or code stored as a plain string."""
     return Field(sa_type=String(length), **kw)
 
-
-ZERO = Decimal("0.00")
