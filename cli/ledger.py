@@ -85,3 +85,29 @@ def schedule_close(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"schedule {schedule_id}: day {day} of each month at {hour:02d}:00 Europe/Berlin")
+
+
+@ledger_app.command("setup")
+def setup(
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    chart: Annotated[Path | None, typer.Option(help='JSON {"role": ["number", "name"]} overriding the default')] = None,
+) -> None:
+    """Create the GL accounts for Strom and Gas (the default chart, or the tenant's numbers)."""
+    import json
+
+    from services.chart import ensure_chart
+
+    overrides = None
+    if chart is not None:
+        try:
+            overrides = {role: (str(v[0]), str(v[1])) for role, v in json.loads(chart.read_text()).items()}
+        except (ValueError, TypeError, IndexError, KeyError) as error:
+            raise typer.BadParameter(f"{chart}: {error}", param_hint="--chart") from error
+    with Session(get_engine()) as session:
+        for division in ("strom", "gas"):
+            try:
+                accounts = ensure_chart(session, tenant, division, overrides)
+            except ValueError as error:
+                raise typer.BadParameter(str(error), param_hint="--chart") from error
+            typer.echo(f"{tenant}/{division}: {len(accounts)} GL accounts")
+        session.commit()

@@ -1,0 +1,95 @@
+"""A tenant's chart of accounts per division, and booking a business event through the account assignment."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, select
+
+from models.ledger import AccountKind, LedgerAccount
+from rules.kontierung import DEFAULT_CHART, assign
+from services.ledger import Line, PostingRequest, post
+
+Chart = dict[str, tuple[str, str]]
+"""GL role -> (account number, name)."""
+
+
+def ensure_chart(session: Session, tenant_id: str, division: str, chart: Chart | None = None) -> dict[str, int]:
+    """Create the GL accounts of the division (the tenant's numbers where given); returns role -> account id."""
+    roles = DEFAULT_CHART | (chart or {})
+    for role, (number, name) in roles.items():
+        session.execute(
+            insert(LedgerAccount)
+            .values(tenant_id=tenant_id, division=division, kind=AccountKind.GL, number=number, name=name, gl_role=role)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
+        )
+    rows = session.exec(
+        select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id,
+            LedgerAccount.division == division,
+            LedgerAccount.kind == AccountKind.GL,
+        )
+    ).all()
+    found = {row.gl_role: row.id for row in rows if row.gl_role and row.id is not None}
+    missing = sorted(set(roles) - set(found))
+    if missing:
+        raise ValueError(f"chart of {tenant_id}/{division}: no account for {', '.join(missing)} (number taken?)")
+    return found
+
+
+def party_account(session: Session, tenant_id: str, division: str, kind: str, number: str, name: str) -> int:
+    """The debtor (contract account number) or creditor (partner code number) account, created on first use."""
+    session.execute(
+        insert(LedgerAccount)
+        .values(tenant_id=tenant_id, division=division, kind=kind, number=number, name=name)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
+    )
+    account = session.exec(
+        select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id, LedgerAccount.division == division, LedgerAccount.number == number
+        )
+    ).one()
+    if account.kind != kind or account.id is None:
+        raise ValueError(f"account {number} of {tenant_id}/{division} is a {account.kind} account, not {kind}")
+    return account.id
+
+
+def book(
+    session: Session,
+    *,
+    tenant_id: str,
+    division: str,
+    doc_type: str,
+    key: str,
+    posting_date: date,
+    amounts: dict[str, Decimal],
+    party_account_id: int,
+    due_date: date | None = None,
+    origin: str = "",
+    text: str = "",
+) -> int:
+    """Book a business event through the account assignment; idempotent per ``key``."""
+    accounts = ensure_chart(session, tenant_id, division)
+    lines = [
+        Line(
+            account_id=party_account_id if leg.account in ("debtor", "creditor") else accounts[leg.account],
+            debit=leg.amount if leg.side == "debit" else Decimal("0.00"),
+            credit=leg.amount if leg.side == "credit" else Decimal("0.00"),
+            due_date=(due_date or posting_date) if leg.open_item else None,
+            text=text,
+        )
+        for leg in assign(doc_type, division, amounts)
+    ]
+    return post(
+        session,
+        PostingRequest(
+            tenant_id=tenant_id,
+            division=division,
+            doc_type=doc_type,
+            posting_date=posting_date,
+            idempotency_key=key,
+            origin=origin,
+            text=text,
+            lines=lines,
+        ),
+    )
