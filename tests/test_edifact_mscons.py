@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
@@ -407,29 +406,6 @@ def test_unit_and_negative_quantity_round_trip() -> None:
     assert parsed == message
     (row,) = iter_readings(parsed)
     assert (row.quantity, row.unit) == (Decimal("-12.5"), "KWH")
-
-
-def test_parsing_time_grows_linearly_with_the_number_of_values() -> None:
-    def best_time(days: int) -> float:
-        message = profile_message(date(2025, 1, 1))
-        position = message.locations[0].positions[0]
-        start = message.locations[0].period_start
-        assert start is not None
-        position.values = [
-            MsconsValue(quantity=Decimal(i % 97), quality="220", period_start=start + i * QUARTER,
-                        period_end=start + (i + 1) * QUARTER)
-            for i in range(96 * days)
-        ]  # fmt: skip
-        raw = build_mscons(message)
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            parse_mscons(raw)
-            timings.append(time.perf_counter() - started)
-        return min(timings)
-
-    small, large = best_time(20), best_time(160)
-    assert large / small < 24, f"8x the values took {large / small:.1f}x the time (quadratic would be ~64x)"
 
 
 # ---------------------------------------------------------------- model rules
