@@ -17,7 +17,16 @@ from pydifact import Segment
 
 from edifact.envelope import Interchange, Party, RawMessage
 from edifact.errors import EdifactContentError
-from edifact.segments import Amount, UtcDateTime, element_value, format_date, make_segment, parse_date, parse_number
+from edifact.segments import (
+    Amount,
+    UtcDateTime,
+    element_value,
+    format_date,
+    make_segment,
+    parse_date,
+    parse_number,
+    require_header,
+)
 
 __all__ = [
     "SELF_BILLED_CATEGORIES",
@@ -407,24 +416,7 @@ def parse_invoic(msg: RawMessage) -> InvoicMessage:
     for index, segment in enumerate(msg.segments):
         reader.read(index, segment)
     fields = reader.fields
-    required = {
-        "category": "BGM",
-        "document_number": "BGM",
-        "document_date": "DTM+137",
-        "sender": "NAD+MS",
-        "receiver": "NAD+MR",
-        "pruefidentifikator": "RFF+Z13",
-    }
-    missing = sorted({segment for name, segment in required.items() if name not in fields})
-    if missing:
-        raise reader.error(f"mandatory data missing: {', '.join(missing)}")
-    pid = fields["pruefidentifikator"]
-    if not re.fullmatch(r"310\d\d", pid):
-        raise reader.error(
-            f"Prüfidentifikator {pid!r} is not an INVOIC Prüfidentifikator (310xx)",
-            "RFF",
-            reader.indexes["pruefidentifikator"],
-        )
+    require_header(reader, "an INVOIC", "310")
     if fields["category"] in STORNO_CATEGORIES and "OI" in fields["references"]:
         fields["cancels"] = fields["references"].pop("OI")
     try:

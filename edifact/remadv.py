@@ -26,6 +26,7 @@ from edifact.segments import (
     make_segment,
     parse_date,
     parse_number,
+    require_header,
 )
 
 __all__ = [
@@ -266,24 +267,7 @@ def parse_remadv(msg: RawMessage) -> RemadvMessage:
     for index, segment in enumerate(msg.segments):
         reader.read(index, segment)
     fields = reader.fields
-    required = {
-        "category": "BGM",
-        "document_number": "BGM",
-        "document_date": "DTM+137",
-        "sender": "NAD+MS",
-        "receiver": "NAD+MR",
-        "pruefidentifikator": "RFF+Z13",
-    }
-    missing = sorted({segment for name, segment in required.items() if name not in fields})
-    if missing:
-        raise reader.error(f"mandatory data missing: {', '.join(missing)}")
-    pid = fields["pruefidentifikator"]
-    if not re.fullmatch(r"330\d\d", pid):
-        raise reader.error(
-            f"Prüfidentifikator {pid!r} is not a REMADV Prüfidentifikator (330xx)",
-            "RFF",
-            reader.indexes["pruefidentifikator"],
-        )
+    require_header(reader, "a REMADV", "330")
     try:
         return RemadvMessage(association=msg.association, message_reference=msg.reference, items=reader.items, **fields)
     except ValidationError as exc:

@@ -3,10 +3,12 @@
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BeforeValidator
 from pydifact import Segment
+
+from edifact.errors import EdifactContentError
 
 _NUMBER = re.compile(r"-?(\d+([.,]\d*)?|[.,]\d+)")
 
@@ -85,3 +87,35 @@ def parse_date(value: str, fmt: str) -> datetime:
 
 def format_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M") + "+00"
+
+
+HEADER_FIELDS = {
+    "category": "BGM",
+    "document_number": "BGM",
+    "document_date": "DTM+137",
+    "sender": "NAD+MS",
+    "receiver": "NAD+MR",
+    "pruefidentifikator": "RFF+Z13",
+}
+"""Header fields every INVOIC and REMADV must carry, with the segment that carries each."""
+
+
+class HeaderReader(Protocol):
+    fields: dict[str, Any]
+    indexes: dict[str, int]
+
+    def error(self, detail: str, segment: str = "UNH", index: int = -1) -> EdifactContentError: ...
+
+
+def require_header(reader: HeaderReader, message_type: str, pid_prefix: str) -> None:
+    """Raise the reader's content error for missing header data or a Prüfidentifikator of another type."""
+    missing = sorted({segment for name, segment in HEADER_FIELDS.items() if name not in reader.fields})
+    if missing:
+        raise reader.error(f"mandatory data missing: {', '.join(missing)}")
+    pid = reader.fields["pruefidentifikator"]
+    if not re.fullmatch(pid_prefix + r"\d\d", pid):
+        raise reader.error(
+            f"Prüfidentifikator {pid!r} is not {message_type} Prüfidentifikator ({pid_prefix}xx)",
+            "RFF",
+            reader.indexes["pruefidentifikator"],
+        )
