@@ -238,7 +238,7 @@ def child_accounts(url: str, accounts: int) -> Figures:
         meter = Meter(session_backend(session))
         rows = [
             {"tenant_id": TENANT, "division": DIVISION, "kind": "gl", "number": n, "name": role, "gl_role": role}
-            for n, role in (("8000", "revenue"), ("1776", "vat"), ("1200", "bank"))
+            for n, role in (("8000", "revenue"), ("1776", "vat"), ("1200", "bank"), ("1400", "debtor_control"))
         ] + [
             {"tenant_id": TENANT, "division": DIVISION, "kind": "debtor", "number": f"{10**8 + i}", "name": f"D{i}"}
             for i in range(accounts)

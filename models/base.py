@@ -42,4 +42,3 @@ def instant(**kw: Any) -> Any:
 def text_code(length: int = 40, **kw: Any) -> Any:
     """An enum or code stored as a plain string."""
     return Field(sa_type=String(length), **kw)
-

@@ -92,6 +92,7 @@ class Contract(SQLModel, table=True):
     wished_start: date
     supply_start: date | None = None
     supply_end: date | None = None
+    billed_until: date | None = Field(default=None, description="end of the last billed period (exclusive)")
     annual_consumption_kwh: Decimal = quantity()
     previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")
     cancel_previous: bool = False

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from models.base import instant, money, text_code, utcnow
+from models.base import instant, money, quantity, text_code, utcnow
 
 
 class AccountKind(StrEnum):
@@ -41,7 +41,17 @@ class GlRole(StrEnum):
 
 class LedgerAccount(SQLModel, table=True):
     __tablename__ = "ledger_account"
-    __table_args__ = (UniqueConstraint("tenant_id", "division", "number"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "division", "number"),
+        Index(
+            "ux_ledger_account_role",
+            "tenant_id",
+            "division",
+            "gl_role",
+            unique=True,
+            postgresql_where=text("gl_role IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenant.id", index=True)
@@ -57,7 +67,7 @@ class LedgerAccount(SQLModel, table=True):
 
 class PostingDocument(SQLModel, table=True):
     __tablename__ = "posting_document"
-    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger)
     tenant_id: str = Field(foreign_key="tenant.id", index=True)
@@ -71,6 +81,9 @@ class PostingDocument(SQLModel, table=True):
     text: str = ""
     reversal_of_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, ForeignKey("posting_document.id"), nullable=True, unique=True)
+    )
+    quantity_kwh: Decimal | None = quantity(
+        default=None, nullable=True, description="energy billed or accrued, signed like the revenue; tax base"
     )
     created_at: datetime = instant(default_factory=utcnow)
 
@@ -92,6 +105,12 @@ class PostingLine(SQLModel, table=True):
     debit: Decimal = money(default=Decimal("0.00"))
     credit: Decimal = money(default=Decimal("0.00"))
     due_date: date | None = Field(default=None, description="set on debtor/creditor lines: an open item")
+    control_account_id: int | None = Field(
+        default=None,
+        foreign_key="ledger_account.id",
+        description="a debtor/creditor line's reconciliation account when not the division's default control "
+        "account (a doubtful receivable)",
+    )
     text: str = ""
 
 

@@ -15,13 +15,15 @@ Chart = dict[str, tuple[str, str]]
 
 
 def ensure_chart(session: Session, tenant_id: str, division: str, chart: Chart | None = None) -> dict[str, int]:
-    """Create the GL accounts of the division (the tenant's numbers where given); returns role -> account id."""
+    """Create the GL accounts of the division (the tenant's numbers where given); returns role -> account id.
+
+    A role the division already has keeps its account, whatever its number."""
     roles = DEFAULT_CHART | (chart or {})
     for role, (number, name) in roles.items():
         session.execute(
             insert(LedgerAccount)
             .values(tenant_id=tenant_id, division=division, kind=AccountKind.GL, number=number, name=name, gl_role=role)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
+            .on_conflict_do_nothing()
         )
     rows = session.exec(
         select(LedgerAccount).where(

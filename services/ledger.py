@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, text
+from sqlalchemy import func, text, tuple_
 from sqlmodel import Session, col, select
 
 import models.tables  # noqa: F401  (every table the ledger refers to must be known when flushing)
@@ -18,23 +18,33 @@ from models.ledger import Clearing, ClosedPeriod, PostingDocument, PostingLine
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-LINE_COLUMNS = ("document_id", "tenant_id", "account_id", "posting_date", "debit", "credit", "due_date", "text")
+LINE_COLUMNS = (
+    "document_id",
+    "tenant_id",
+    "account_id",
+    "posting_date",
+    "debit",
+    "credit",
+    "due_date",
+    "control_account_id",
+    "text",
+)
 INSERT_DOCUMENTS = text(
     """
     INSERT INTO posting_document
         (tenant_id, division, doc_type, posting_date, value_date, period, idempotency_key, origin, text,
-         reversal_of_id, created_at)
+         reversal_of_id, quantity_kwh, created_at)
     SELECT d.*, :created_at FROM unnest(
         CAST(:tenant_id AS text[]), CAST(:division AS text[]), CAST(:doc_type AS text[]),
         CAST(:posting_date AS date[]), CAST(:value_date AS date[]), CAST(:period AS text[]),
         CAST(:idempotency_key AS text[]), CAST(:origin AS text[]), CAST(:text AS text[]),
-        CAST(:reversal_of_id AS bigint[])
+        CAST(:reversal_of_id AS bigint[]), CAST(:quantity_kwh AS numeric[])
     ) AS d
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING idempotency_key, id
+    ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+    RETURNING tenant_id, idempotency_key, id
     """
 )
-"""A row per array element: eleven parameters whatever the batch size (a multi-row VALUES has eleven per
+"""A row per array element: twelve parameters whatever the batch size (a multi-row VALUES has twelve per
 document, costs SQLAlchemy and psycopg time per parameter, and fails beyond PostgreSQL's 65,535)."""
 
 
@@ -48,6 +58,8 @@ class Line(BaseModel):
     credit: Decimal = ZERO
     due_date: date | None = None
     """Set on a debtor or creditor line: it is an open item due then."""
+    control_account_id: int | None = None
+    """A debtor line's reconciliation account when not the division's debtor control account (doubtful)."""
     text: str = ""
 
     @model_validator(mode="after")
@@ -71,6 +83,8 @@ class PostingRequest(BaseModel):
     text: str = ""
     lines: list[Line] = Field(min_length=2)
     reversal_of_id: int | None = None
+    quantity_kwh: Decimal | None = None
+    """Energy the document bills or accrues (positive for a bill): the energy-tax base."""
 
     @model_validator(mode="after")
     def _balanced(self) -> "PostingRequest":
@@ -102,7 +116,7 @@ def closed_periods(session: Session, tenant_id: str) -> set[str]:
 
 
 def post(session: Session, request: PostingRequest) -> int:
-    """Book one document; a repeated key returns the document booked first. The caller commits."""
+    """Book one document; a repeated key (per tenant) returns the document booked first. The caller commits."""
     return post_many(session, [request])[0]
 
 
@@ -122,21 +136,22 @@ def post_many(session: Session, requests: Sequence[PostingRequest]) -> list[int]
         "origin": [r.origin for r in requests],
         "text": [r.text for r in requests],
         "reversal_of_id": [r.reversal_of_id for r in requests],
+        "quantity_kwh": [r.quantity_kwh for r in requests],
         "created_at": utcnow(),
     }
-    created: dict[str, int] = dict(session.execute(INSERT_DOCUMENTS, columns).all())
+    created = {(tenant, key): id_ for tenant, key, id_ in session.execute(INSERT_DOCUMENTS, columns).all()}
     if created:
-        _copy_lines(session, [(created[r.idempotency_key], r) for r in requests if r.idempotency_key in created])
-    missing = [r.idempotency_key for r in requests if r.idempotency_key not in created]
+        _copy_lines(session, [(created[_key(r)], r) for r in requests if _key(r) in created])
+    missing = [_key(r) for r in requests if _key(r) not in created]
     if missing:
-        created |= dict(
-            session.execute(
-                select(col(PostingDocument.idempotency_key), col(PostingDocument.id)).where(
-                    col(PostingDocument.idempotency_key).in_(missing)
-                )
-            ).all()
-        )
-    return [created[r.idempotency_key] for r in requests]
+        stored = select(col(PostingDocument.tenant_id), col(PostingDocument.idempotency_key), col(PostingDocument.id))
+        pairs = tuple_(col(PostingDocument.tenant_id), col(PostingDocument.idempotency_key))
+        created |= {(tenant, key): id_ for tenant, key, id_ in session.execute(stored.where(pairs.in_(missing)))}
+    return [created[_key(r)] for r in requests]
+
+
+def _key(request: PostingRequest) -> tuple[str, str]:
+    return request.tenant_id, request.idempotency_key
 
 
 def _copy_lines(session: Session, documents: list[tuple[int, PostingRequest]]) -> None:
@@ -155,6 +170,7 @@ def _copy_lines(session: Session, documents: list[tuple[int, PostingRequest]]) -
                         line.debit,
                         line.credit,
                         line.due_date,
+                        line.control_account_id,
                         line.text,
                     )
                 )
@@ -177,8 +193,15 @@ def reverse(session: Session, document_id: int, posting_date: date, key: str | N
             origin=f"document:{document_id}",
             text=f"Storno {original.doc_type} {document_id}",
             reversal_of_id=document_id,
+            quantity_kwh=None if original.quantity_kwh is None else -original.quantity_kwh,
             lines=[
-                Line(account_id=line.account_id, debit=line.credit, credit=line.debit, due_date=line.due_date)
+                Line(
+                    account_id=line.account_id,
+                    debit=line.credit,
+                    credit=line.debit,
+                    due_date=line.due_date,
+                    control_account_id=line.control_account_id,
+                )
                 for line in lines
             ],
         ),
@@ -241,7 +264,37 @@ def clear(session: Session, item_line_id: int, by_line_id: int, amount: Decimal,
     session.add(clearing)
     session.flush()
     assert clearing.id is not None
+    if item.control_account_id != by.control_account_id:
+        _transfer_control(session, clearing, item, by)
     return clearing.id
+
+
+def _transfer_control(session: Session, clearing: Clearing, item: PostingLine, by: PostingLine) -> None:
+    """Settle on the item's reconciliation account: a payment clearing a doubtful receivable reduces the
+    doubtful-receivables account, not the debtor control account it was booked to."""
+    document = session.get(PostingDocument, item.document_id)
+    assert document is not None
+    side = "credit" if item.debit > 0 else "debit"
+    post(
+        session,
+        PostingRequest(
+            tenant_id=item.tenant_id,
+            division=document.division,
+            doc_type="control_transfer",
+            posting_date=clearing.cleared_on,
+            idempotency_key=f"control-transfer:{clearing.id}",
+            origin=f"clearing:{clearing.id}",
+            text="Umbuchung Abstimmkonto beim Ausgleich",
+            lines=[
+                Line(account_id=item.account_id, control_account_id=item.control_account_id, **{side: clearing.amount}),
+                Line(
+                    account_id=item.account_id,
+                    control_account_id=by.control_account_id,
+                    **{"debit" if side == "credit" else "credit": clearing.amount},
+                ),
+            ],
+        ),
+    )
 
 
 def allocate(session: Session, payment_line_id: int, on: date, item_line_id: int | None = None) -> Decimal:

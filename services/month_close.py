@@ -3,9 +3,10 @@
 A document counts in the month it is booked in (its period): a late posting dated into a closed month counts
 in the next open one, from its first day, so a closed month's figures never change. The figures are computed
 by set-based SQL over the whole month, so a close over 100,000 accounts takes seconds.
-Checks: per division the open items equal the balances of the debtor and creditor accounts (the control
-accounts), and the trial balance is zero. The exports (CSV per list, one XLSX workbook) are archived as
-documents; the month is then closed, and later postings dated into it go to the next open month.
+Checks: per division the open items of the debtors and creditors equal the balances of their reconciliation
+accounts (debtor control plus doubtful receivables; creditor control), and the GL trial balance is zero.
+The exports (CSV per list, one XLSX workbook) are archived as documents; the month is then closed, and later
+postings dated into it go to the next open month.
 """
 
 import csv
@@ -56,9 +57,12 @@ GL_DAILY_SQL = """
 WITH accounts AS (
     SELECT id, division, number, name, gl_role FROM ledger_account WHERE tenant_id = :tenant AND kind = 'gl'
 ), lines AS (
-    SELECT l.account_id, d.period, greatest(l.posting_date, to_date(d.period || '-01', 'YYYY-MM-DD')) AS day,
-           l.debit, l.credit
-    FROM posting_line l JOIN posting_document d ON d.id = l.document_id
+    SELECT coalesce(l.control_account_id, c.id, l.account_id) AS account_id, d.period,
+           greatest(l.posting_date, to_date(d.period || '-01', 'YYYY-MM-DD')) AS day, l.debit, l.credit
+    FROM posting_line l
+    JOIN posting_document d ON d.id = l.document_id
+    JOIN ledger_account p ON p.id = l.account_id
+    LEFT JOIN accounts c ON p.kind <> 'gl' AND c.division = p.division AND c.gl_role = p.kind || '_control'
     WHERE l.tenant_id = :tenant AND d.period <= :period
 ), opening AS (
     SELECT account_id, sum(debit - credit) AS amount FROM lines WHERE period < :period GROUP BY account_id
@@ -77,15 +81,8 @@ LEFT JOIN opening o ON o.account_id = a.id
 LEFT JOIN moves m ON m.account_id = a.id AND m.posting_date = d.day
 ORDER BY a.division, a.number, d.day
 """
-
-TRIAL_BALANCE_SQL = """
-SELECT a.division, sum(l.debit - l.credit) AS total
-FROM posting_line l
-JOIN posting_document d ON d.id = l.document_id
-JOIN ledger_account a ON a.id = l.account_id
-WHERE l.tenant_id = :tenant AND d.period <= :period
-GROUP BY a.division ORDER BY a.division
-"""
+"""Debtor and creditor lines count on their reconciliation account: the line's own (a doubtful receivable) or
+the division's debtor/creditor control account, so the general ledger gets the control accounts' balances."""
 
 
 class DivisionFigures(BaseModel):
@@ -124,15 +121,21 @@ def last_day(period: str) -> date:
     return date(year, month, monthrange(year, month)[1])
 
 
+def gl_daily_balances(session: Session, tenant_id: str, period: str) -> Rows:
+    """Per GL account and day of the month: debit, credit and balance, debtor/creditor lines rolled up."""
+    key_date = last_day(period)
+    params = {"tenant": tenant_id, "key_date": key_date, "first_day": key_date.replace(day=1), "period": period}
+    return session.execute(text(GL_DAILY_SQL), params).all()
+
+
 def close_month(session: Session, tenant_id: str, period: str) -> MonthClose:
     """Compute, check, export and archive; then close the month. Repeating it returns the same documents."""
     key_date = last_day(period)
     first_day = key_date.replace(day=1)
     params = {"tenant": tenant_id, "key_date": key_date, "first_day": first_day, "period": period}
     open_items = session.execute(text(OPEN_ITEMS_SQL), params).all()
-    gl_daily = session.execute(text(GL_DAILY_SQL), params).all()
-    trial = {row.division: Decimal(row.total) for row in session.execute(text(TRIAL_BALANCE_SQL), params).all()}
-    divisions = _figures(open_items, trial)
+    gl_daily = gl_daily_balances(session, tenant_id, period)
+    divisions = _figures(open_items, [row for row in gl_daily if row.day == key_date])
     broken = [d for d in divisions if not d.consistent]
     if broken:
         raise CloseRefused(f"{period} does not reconcile: {', '.join(str(d) for d in broken)}")
@@ -158,23 +161,35 @@ def close_month(session: Session, tenant_id: str, period: str) -> MonthClose:
     )
 
 
-def _figures(open_items: Rows, trial: dict[str, Decimal]) -> list[DivisionFigures]:
-    result = []
-    for division in sorted({*trial, *(r.division for r in open_items)}):
-        rows = [r for r in open_items if r.division == division]
+CONTROL_ROLES = {"debtor": ("debtor_control", "doubtful"), "creditor": ("creditor_control",)}
 
-        def total(kind: str, field: str, rows: Rows = rows) -> Decimal:
-            return sum((Decimal(getattr(r, field)) for r in rows if r.kind == kind), Decimal("0.00"))
+
+def _figures(open_items: Rows, gl_closing: Rows) -> list[DivisionFigures]:
+    """Per division: open items against the reconciliation accounts' closing balances, and the trial balance."""
+    result = []
+    for division in sorted({*(r.division for r in gl_closing), *(r.division for r in open_items)}):
+        items = [r for r in open_items if r.division == division]
+        gl = [r for r in gl_closing if r.division == division]
+        roles = {r.gl_role for r in gl}
+        for kind, (control, *_) in CONTROL_ROLES.items():
+            if control not in roles and any(r.kind == kind for r in items):
+                raise CloseRefused(f"{division} has {kind} accounts but no GL account with the role {control}")
+
+        def open_total(kind: str, items: Rows = items) -> Decimal:
+            return sum((Decimal(r.open_amount) for r in items if r.kind == kind), Decimal("0.00"))
+
+        def gl_total(roles: tuple[str, ...], gl: Rows = gl) -> Decimal:
+            return sum((Decimal(r.balance) for r in gl if r.gl_role in roles), Decimal("0.00"))
 
         result.append(
             DivisionFigures(
                 division=division,
-                debtor_open_items=total("debtor", "open_amount"),
-                debtor_balance=total("debtor", "balance"),
-                creditor_open_items=total("creditor", "open_amount"),
-                creditor_balance=total("creditor", "balance"),
-                trial_balance=trial.get(division, Decimal("0.00")),
-                accounts_with_open_items=sum(1 for r in rows if r.items),
+                debtor_open_items=open_total("debtor"),
+                debtor_balance=gl_total(CONTROL_ROLES["debtor"]),
+                creditor_open_items=open_total("creditor"),
+                creditor_balance=gl_total(CONTROL_ROLES["creditor"]),
+                trial_balance=sum((Decimal(r.balance) for r in gl), Decimal("0.00")),
+                accounts_with_open_items=sum(1 for r in items if r.items),
             )
         )
     return result

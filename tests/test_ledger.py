@@ -2,6 +2,7 @@
 
 import threading
 import uuid
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -25,13 +26,15 @@ from services.ledger import (
     post,
     reverse,
 )
+from services.month_close import gl_daily_balances
+from services.receivables import reclassify, write_off
 from tests.factories import World
 
 D = Decimal
 
 
 class Books:
-    """A tenant with a debtor, revenue, VAT, bank and write-off account."""
+    """A tenant with a debtor, its control account, revenue, VAT, bank and write-off account."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -40,6 +43,7 @@ class Books:
             accounts: dict[str, int] = {}
             for number, kind, role in (
                 ("10001", "debtor", None),
+                ("1400", "gl", "debtor_control"),
                 ("8000", "gl", "revenue"),
                 ("1776", "gl", "vat"),
                 ("1200", "gl", "bank"),
@@ -294,7 +298,7 @@ def test_concurrent_postings_with_one_key_book_one_document(books: Books, engine
 
 actions = st.lists(
     st.tuples(
-        st.sampled_from(["bill", "payment", "partial", "reverse", "write_off"]),
+        st.sampled_from(["bill", "payment", "partial", "reverse", "write_off", "doubtful"]),
         st.decimals(min_value=D("0.01"), max_value=D("999.99"), places=2),
         st.integers(min_value=0, max_value=60),
     ),
@@ -328,26 +332,14 @@ def test_invariants_hold_for_any_sequence_of_bookings(engine: Engine, steps: lis
                 bill = bills.pop()
                 bill_day = document_date(session, bill)
                 reverse(session, bill, max(day, bill_day), key=f"reversal:{bill}:{uuid.uuid4()}")
-            elif action == "write_off":
-                item = books.line(session, bills[-1], books.debtor)
-                rest = open_amount(session, item)
-                if rest > 0:
+            elif action in ("write_off", "doubtful"):
+                item = current_item(session, books, bills[-1])
+                if item is not None:
                     when = max(day, line_date(session, item))
-                    document = post(
-                        session,
-                        PostingRequest(
-                            tenant_id=books.tenant_id,
-                            division="strom",
-                            doc_type="write_off",
-                            posting_date=when,
-                            idempotency_key=f"write_off:{uuid.uuid4()}",
-                            lines=[
-                                Line(account_id=books.write_off, debit=rest),
-                                Line(account_id=books.debtor, credit=rest),
-                            ],
-                        ),
-                    )
-                    clear(session, item, books.line(session, document, books.debtor), rest, when)
+                    if action == "write_off":
+                        write_off(session, item, when)
+                    else:
+                        reclassify(session, item, when, doubtful=not is_doubtful(session, item))
         session.flush()
         unbalanced = session.execute(
             text(
@@ -358,7 +350,35 @@ def test_invariants_hold_for_any_sequence_of_bookings(engine: Engine, steps: lis
         ).scalar_one()
         assert unbalanced == 0
         assert books.trial_balance(session) == 0
+        controls: dict[date, Decimal] = defaultdict(Decimal)
+        for period in ("2026-01", "2026-02", "2026-03"):
+            for row in gl_daily_balances(session, books.tenant_id, period):
+                if row.gl_role in ("debtor_control", "doubtful"):
+                    controls[row.day] += row.balance
         for offset in range(0, 90, 7):
             key_date = start + timedelta(days=offset)
-            assert open_items_total(session, books.debtor, key_date) == balance(session, books.debtor, key_date)
+            open_items = open_items_total(session, books.debtor, key_date)
+            assert open_items == balance(session, books.debtor, key_date) == controls[key_date]
         session.rollback()
+
+
+def current_item(session: Session, books: Books, bill: int) -> int | None:
+    """The bill's receivable, or what replaced it after reclassifications; None once it is settled."""
+    item = books.line(session, bill, books.debtor)
+    while open_amount(session, item) == 0:
+        replaced = session.exec(
+            select(PostingDocument.id).where(
+                PostingDocument.origin == f"line:{item}", PostingDocument.doc_type == "reclassification"
+            )
+        ).first()
+        if replaced is None:
+            return None
+        item = session.exec(
+            select(PostingLine.id).where(PostingLine.document_id == replaced, PostingLine.debit > 0)
+        ).one()
+    return item
+
+
+def is_doubtful(session: Session, line_id: int) -> bool:
+    line = session.get(PostingLine, line_id)
+    return line is not None and line.control_account_id is not None
