@@ -22,7 +22,7 @@ def close_month_command(
     tenant: Annotated[str, typer.Option(help="tenant id")],
     out: Annotated[Path | None, typer.Option(help="also write the exports into this folder")] = None,
 ) -> None:
-    """Open items per debtor/creditor and daily GL balances at month end; checked, exported, archived, closed."""
+    """Accrual, open items per debtor/creditor, daily GL balances and energy-tax bases; checked, archived, closed."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         raise typer.BadParameter("expected YYYY-MM", param_hint="PERIOD")
     with Session(get_engine()) as session:
@@ -54,6 +54,15 @@ def close_month_command(
                 str(d.accounts_with_open_items),
             )
         Console().print(table)
+        taxes = Table(title="energy-tax bases (kWh; tax in EUR)")
+        for column in ("division", "billed kWh", "billed tax", "accrued kWh", "reversed kWh", "delivered kWh", "tax"):
+            taxes.add_column(column, justify="right")
+        for b in result.energy_tax:
+            taxes.add_row(
+                b.division,
+                *(str(v) for v in (b.billed_kwh, b.billed_tax, b.accrued_kwh, b.reversed_kwh, b.delivered_kwh, b.tax)),
+            )
+        Console().print(taxes)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             for name, document_id in result.documents.items():

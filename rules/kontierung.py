@@ -71,9 +71,16 @@ RULES: dict[str, tuple[Leg, ...]] = {
         Leg("creditor", "credit", "gross", open_item=True),
     ),
     "creditor_payment": (Leg("creditor", "debit", "amount"), Leg("bank", "credit", "amount")),
+    "accrual": (
+        Leg("accrual", "debit", "net"),
+        Leg("accrual", "debit", "tax"),
+        Leg("revenue", "credit", "net"),
+        Leg("tax", "credit", "tax"),
+    ),
 }
 """The account ``tax`` stands for the division's tax role: electricity tax for Strom, energy tax for Gas.
-A write-off keeps the electricity/energy tax as a loss and corrects the VAT (§17 UStG)."""
+A write-off keeps the electricity/energy tax as a loss and corrects the VAT (§17 UStG). An accrual of unbilled
+consumption books revenue and electricity/energy tax without VAT, which arises with the bill."""
 
 TAX_ROLE = {"strom": "electricity_tax", "gas": "energy_tax"}
 

@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from models.ledger import AccountKind, LedgerAccount
-from rules.kontierung import DEFAULT_CHART, assign
+from rules.kontierung import DEFAULT_CHART, PARTY, assign
 from services.ledger import Line, PostingRequest, post
 
 Chart = dict[str, tuple[str, str]]
@@ -65,22 +65,28 @@ def book(
     key: str,
     posting_date: date,
     amounts: dict[str, Decimal],
-    party_account_id: int,
+    party_account_id: int | None = None,
     due_date: date | None = None,
+    quantity_kwh: Decimal | None = None,
     origin: str = "",
     text: str = "",
 ) -> int:
-    """Book a business event through the account assignment; idempotent per ``key``."""
+    """Book a business event through the account assignment; idempotent per ``key``.
+
+    ``party_account_id`` is the debtor or creditor the rule names, if it names one."""
     accounts = ensure_chart(session, tenant_id, division)
+    legs = assign(doc_type, division, amounts)
+    if party_account_id is None and any(leg.account in PARTY for leg in legs):
+        raise ValueError(f"{doc_type} books to a debtor or creditor: party_account_id is needed")
     lines = [
         Line(
-            account_id=party_account_id if leg.account in ("debtor", "creditor") else accounts[leg.account],
+            account_id=party_account_id if leg.account in PARTY and party_account_id else accounts[leg.account],
             debit=leg.amount if leg.side == "debit" else Decimal("0.00"),
             credit=leg.amount if leg.side == "credit" else Decimal("0.00"),
             due_date=(due_date or posting_date) if leg.open_item else None,
             text=text,
         )
-        for leg in assign(doc_type, division, amounts)
+        for leg in legs
     ]
     return post(
         session,
@@ -92,6 +98,7 @@ def book(
             idempotency_key=key,
             origin=origin,
             text=text,
+            quantity_kwh=quantity_kwh,
             lines=lines,
         ),
     )

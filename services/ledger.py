@@ -4,6 +4,7 @@ Amounts are Decimal with two places; every document balances before it reaches t
 checks again. Documents dated into a closed month are booked into the first open month after it.
 """
 
+from calendar import monthrange
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -96,6 +97,12 @@ class PostingRequest(BaseModel):
 
 def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def last_day(period: str) -> date:
+    """The last calendar day of a month ``YYYY-MM``: its key date."""
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, monthrange(year, month)[1])
 
 
 def next_period(period: str) -> str:

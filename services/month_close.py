@@ -1,5 +1,7 @@
 """Month close: open items per debtor and creditor and daily GL balances at month end, checked and exported.
 
+First the unbilled consumption is accrued (see services.energy_tax); the energy-tax bases are exported too.
+
 A document counts in the month it is booked in (its period): a late posting dated into a closed month counts
 in the next open one, from its first day, so a closed month's figures never change. The figures are computed
 by set-based SQL over the whole month, so a close over 100,000 accounts takes seconds.
@@ -12,7 +14,6 @@ postings dated into it go to the next open month.
 import csv
 import hashlib
 import io
-from calendar import monthrange
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,8 @@ from sqlmodel import Session, select
 from models.base import utcnow
 from models.documents import Document
 from models.ledger import ClosedPeriod
+from services.energy_tax import TaxBase, accrue, tax_bases
+from services.ledger import closed_periods, last_day
 
 Rows = Sequence[Any]
 
@@ -108,17 +111,13 @@ class MonthClose(BaseModel):
     period: str
     key_date: date
     divisions: list[DivisionFigures]
+    energy_tax: list[TaxBase]
     documents: dict[str, int]
     closed: bool
 
 
 class CloseRefused(ValueError):
     """The month's figures do not reconcile; nothing was closed."""
-
-
-def last_day(period: str) -> date:
-    year, month = int(period[:4]), int(period[5:7])
-    return date(year, month, monthrange(year, month)[1])
 
 
 def gl_daily_balances(session: Session, tenant_id: str, period: str) -> Rows:
@@ -129,7 +128,11 @@ def gl_daily_balances(session: Session, tenant_id: str, period: str) -> Rows:
 
 
 def close_month(session: Session, tenant_id: str, period: str) -> MonthClose:
-    """Compute, check, export and archive; then close the month. Repeating it returns the same documents."""
+    """Accrue unbilled consumption, compute, check, export and archive; then close the month.
+
+    Repeating it returns the same documents."""
+    if period not in closed_periods(session, tenant_id):
+        accrue(session, tenant_id, period)
     key_date = last_day(period)
     first_day = key_date.replace(day=1)
     params = {"tenant": tenant_id, "key_date": key_date, "first_day": first_day, "period": period}
@@ -139,17 +142,10 @@ def close_month(session: Session, tenant_id: str, period: str) -> MonthClose:
     broken = [d for d in divisions if not d.consistent]
     if broken:
         raise CloseRefused(f"{period} does not reconcile: {', '.join(str(d) for d in broken)}")
-    files = {
-        "open_items.csv": _csv(
-            ["division", "kind", "account", "name", "open_items", "open_amount", "balance"],
-            [(r.division, r.kind, r.number, r.name, r.items, r.open_amount, r.balance) for r in open_items],
-        ),
-        "gl_daily_balances.csv": _csv(
-            ["division", "account", "name", "role", "day", "debit", "credit", "balance"],
-            [(r.division, r.number, r.name, r.gl_role, r.day, r.debit, r.credit, r.balance) for r in gl_daily],
-        ),
-    }
-    files["month_close.xlsx"] = _workbook(period, divisions, open_items, gl_daily)
+    energy_tax = tax_bases(session, tenant_id, period)
+    tables = _tables(open_items, gl_daily, energy_tax)
+    files = {table.file: _csv(table.header, table.rows) for table in tables}
+    files["month_close.xlsx"] = _workbook(period, divisions, tables)
     documents = {name: _archive(session, tenant_id, period, name, content) for name, content in files.items()}
     session.execute(
         insert(ClosedPeriod)
@@ -157,7 +153,13 @@ def close_month(session: Session, tenant_id: str, period: str) -> MonthClose:
         .on_conflict_do_nothing(index_elements=["tenant_id", "period"])
     )
     return MonthClose(
-        tenant_id=tenant_id, period=period, key_date=key_date, divisions=divisions, documents=documents, closed=True
+        tenant_id=tenant_id,
+        period=period,
+        key_date=key_date,
+        divisions=divisions,
+        energy_tax=energy_tax,
+        documents=documents,
+        closed=True,
     )
 
 
@@ -203,10 +205,54 @@ def _csv(header: list[str], rows: list[tuple[object, ...]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _workbook(period: str, divisions: list[DivisionFigures], open_items: Rows, gl_daily: Rows) -> bytes:
+class Table(BaseModel):
+    """One list of the hand-over: a CSV file and a sheet of the workbook."""
+
+    file: str
+    title: str
+    header: list[str]
+    rows: list[tuple[Any, ...]]
+    formats: dict[int, str] = {}
+    """Column index -> Excel number format (amounts and quantities)."""
+
+
+MONEY = "#,##0.00"
+ENERGY = "#,##0.000"
+
+
+def _tables(open_items: Rows, gl_daily: Rows, bases: list[TaxBase]) -> list[Table]:
+    return [
+        Table(
+            file="open_items.csv",
+            title="Open items",
+            header=["division", "kind", "account", "name", "open_items", "open_amount", "balance"],
+            rows=[(r.division, r.kind, r.number, r.name, r.items, r.open_amount, r.balance) for r in open_items],
+            formats={5: MONEY, 6: MONEY},
+        ),
+        Table(
+            file="gl_daily_balances.csv",
+            title="GL daily balances",
+            header=["division", "account", "name", "role", "day", "debit", "credit", "balance"],
+            rows=[(r.division, r.number, r.name, r.gl_role, r.day, r.debit, r.credit, r.balance) for r in gl_daily],
+            formats={5: MONEY, 6: MONEY, 7: MONEY},
+        ),
+        Table(
+            file="energy_tax.csv",
+            title="Energy tax",
+            header=["division", "billed_kwh", "billed_tax", "accrued_kwh", "reversed_kwh", "delivered_kwh", "tax"],
+            rows=[
+                (b.division, b.billed_kwh, b.billed_tax, b.accrued_kwh, b.reversed_kwh, b.delivered_kwh, b.tax)
+                for b in bases
+            ],
+            formats={1: ENERGY, 2: MONEY, 3: ENERGY, 4: ENERGY, 5: ENERGY, 6: MONEY},
+        ),
+    ]
+
+
+def _workbook(period: str, divisions: list[DivisionFigures], tables: list[Table]) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
-    money = book.add_format({"num_format": "#,##0.00"})
+    formats = {pattern: book.add_format({"num_format": pattern}) for pattern in (MONEY, ENERGY)}
     summary = book.add_worksheet("Summary")
     summary.write_row(
         0,
@@ -226,30 +272,16 @@ def _workbook(period: str, divisions: list[DivisionFigures], open_items: Rows, g
         for j, value in enumerate(
             (d.debtor_open_items, d.debtor_balance, d.creditor_open_items, d.creditor_balance, d.trial_balance), start=2
         ):
-            summary.write_number(i, j, float(value), money)
-    for title, header, rows, amounts in (
-        (
-            "Open items",
-            ["division", "kind", "account", "name", "items", "open amount", "balance"],
-            [(r.division, r.kind, r.number, r.name, r.items, r.open_amount, r.balance) for r in open_items],
-            {5, 6},
-        ),
-        (
-            "GL daily balances",
-            ["division", "account", "name", "role", "day", "debit", "credit", "balance"],
-            [
-                (r.division, r.number, r.name, r.gl_role, r.day.isoformat(), r.debit, r.credit, r.balance)
-                for r in gl_daily
-            ],
-            {5, 6, 7},
-        ),
-    ):
-        sheet = book.add_worksheet(title)
-        sheet.write_row(0, 0, header)
-        for i, row in enumerate(rows, start=1):
+            summary.write_number(i, j, float(value), formats[MONEY])
+    for table in tables:
+        sheet = book.add_worksheet(table.title)
+        sheet.write_row(0, 0, table.header)
+        for i, row in enumerate(table.rows, start=1):
             for j, value in enumerate(row):
-                if j in amounts:
-                    sheet.write_number(i, j, float(value), money)  # Excel has no decimal type; the CSV is exact
+                if j in table.formats:  # Excel has no decimal type; the CSV is exact
+                    sheet.write_number(i, j, float(value), formats[table.formats[j]])
+                elif isinstance(value, date):
+                    sheet.write(i, j, value.isoformat())
                 else:
                     sheet.write(i, j, value)
     book.close()

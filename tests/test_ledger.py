@@ -333,13 +333,13 @@ def test_invariants_hold_for_any_sequence_of_bookings(engine: Engine, steps: lis
                 bill_day = document_date(session, bill)
                 reverse(session, bill, max(day, bill_day), key=f"reversal:{bill}:{uuid.uuid4()}")
             elif action in ("write_off", "doubtful"):
-                item = current_item(session, books, bills[-1])
-                if item is not None:
-                    when = max(day, line_date(session, item))
+                receivable = current_item(session, books, bills[-1])
+                if receivable is not None:
+                    when = max(day, line_date(session, receivable))
                     if action == "write_off":
-                        write_off(session, item, when)
+                        write_off(session, receivable, when)
                     else:
-                        reclassify(session, item, when, doubtful=not is_doubtful(session, item))
+                        reclassify(session, receivable, when, doubtful=not is_doubtful(session, receivable))
         session.flush()
         unbalanced = session.execute(
             text(
@@ -373,9 +373,11 @@ def current_item(session: Session, books: Books, bill: int) -> int | None:
         ).first()
         if replaced is None:
             return None
-        item = session.exec(
+        successor = session.exec(
             select(PostingLine.id).where(PostingLine.document_id == replaced, PostingLine.debit > 0)
         ).one()
+        assert successor is not None
+        item = successor
     return item
 
 

@@ -15,8 +15,8 @@ from temporalio.client import Client
 from core.settings import Settings
 from models.documents import Document
 from models.ledger import PostingDocument
-from services.ledger import allocate
-from services.month_close import close_month, last_day
+from services.ledger import allocate, last_day
+from services.month_close import close_month
 from tests.test_ledger import Books
 
 D = Decimal
@@ -47,9 +47,11 @@ def test_close_reconciles_exports_and_closes(engine: Engine) -> None:
         assert revenue[-1]["balance"] == "-150.00"
         bank = [r for r in daily if r["account"] == "1200"]
         assert bank[-1]["balance"] == "130.00"
+        control = [r for r in daily if r["role"] == "debtor_control"]  # the debtor lines, rolled up
+        assert control[2]["balance"] == "119.00" and control[-1]["balance"] == "48.50"
 
         workbook = load_workbook(io.BytesIO(files["month_close.xlsx"]), read_only=True)
-        assert workbook.sheetnames == ["Summary", "Open items", "GL daily balances"]
+        assert workbook.sheetnames == ["Summary", "Open items", "GL daily balances", "Energy tax"]
         summary = list(workbook["Summary"].iter_rows(values_only=True))
         assert summary[1][:4] == ("2026-03", "strom", 48.5, 48.5)
 
@@ -102,6 +104,7 @@ def test_close_month_command(
     assert result.exit_code == 0, result.output
     assert "23.80" in result.output
     assert sorted(p.name.split("-2026-05-")[1] for p in tmp_path.iterdir()) == [
+        "energy_tax.csv",
         "gl_daily_balances.csv",
         "month_close.xlsx",
         "open_items.csv",

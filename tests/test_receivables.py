@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from models.ledger import PostingDocument, PostingLine
 from services.chart import book, ensure_chart, party_account
-from services.ledger import LedgerError, Line, PostingRequest, allocate, balance, open_amount, post, reverse
-from services.month_close import CloseRefused, close_month, gl_daily_balances, last_day
+from services.ledger import LedgerError, Line, PostingRequest, allocate, balance, last_day, open_amount, post, reverse
+from services.month_close import CloseRefused, close_month, gl_daily_balances
 from services.receivables import reclassify, write_off
 from tests.factories import World
 
