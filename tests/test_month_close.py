@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import Client
 
 from core.settings import Settings
 from models.documents import Document
-from models.ledger import PostingDocument
+from models.ledger import PostingDocument, PostingLine
+from services.chart import book, ensure_chart, party_account
 from services.ledger import allocate, last_day
 from services.month_close import close_month
+from tests.factories import World
 from tests.test_ledger import Books
 
 D = Decimal
@@ -139,3 +141,41 @@ async def test_month_close_process_and_its_schedule(engine: Engine, client: Clie
     await client.get_schedule_handle(schedule_id).delete()
     with pytest.raises(ValueError, match="02:00"):
         await schedule_month_close(client, settings.task_queue, books.tenant_id, hour=2)
+
+
+def test_creditor_items_reconcile_with_the_creditor_control_account(engine: Engine) -> None:
+    with Session(engine) as session:
+        world = World(session)
+        tenant = world.tenant.id
+        ensure_chart(session, tenant, "gas")
+        grid = party_account(session, tenant, "gas", "creditor", world.gas_grid_operator.id, "Gasnetz")
+        for key, net in (("invoic:1", "1000.00"), ("invoic:2", "200.00")):
+            book(
+                session,
+                tenant_id=tenant,
+                division="gas",
+                doc_type="grid_invoice",
+                key=key,
+                posting_date=date(2026, 6, 5),
+                amounts={"net": D(net), "vat": D(net) * D("0.19")},
+                party_account_id=grid,
+                due_date=date(2026, 6, 19),
+            )
+        paid = book(
+            session,
+            tenant_id=tenant,
+            division="gas",
+            doc_type="creditor_payment",
+            key="pay:1",
+            posting_date=date(2026, 6, 19),
+            amounts={"amount": D("1190.00")},
+            party_account_id=grid,
+        )
+        [debit] = session.exec(
+            select(PostingLine.id).where(PostingLine.document_id == paid, PostingLine.account_id == grid)
+        ).all()
+        assert debit is not None
+        assert allocate(session, debit, date(2026, 6, 19)) == 0
+        [gas] = close_month(session, tenant, "2026-06").divisions
+        assert gas.creditor_open_items == gas.creditor_balance == D("-238.00")
+        assert gas.trial_balance == 0
