@@ -93,6 +93,8 @@ class Contract(SQLModel, table=True):
     supply_start: date | None = None
     supply_end: date | None = None
     billed_until: date | None = Field(default=None, description="end of the last billed period (exclusive)")
+    billing_cycle_months: int = Field(default=12, description="12 for a yearly Turnusabrechnung, 1 for RLM")
+    notice_period_days: int = 28
     annual_consumption_kwh: Decimal = quantity()
     previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")
     cancel_previous: bool = False

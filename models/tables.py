@@ -1,5 +1,16 @@
 """Imports every table module so that ``SQLModel.metadata`` is complete (alembic, tests)."""
 
-from models import contracts, customers, documents, ledger, messages, parties, readings, tasks, tenancy
+from models import billing, contracts, customers, documents, ledger, messages, parties, readings, tasks, tenancy
 
-__all__ = ["contracts", "customers", "documents", "ledger", "messages", "parties", "readings", "tasks", "tenancy"]
+__all__ = [
+    "billing",
+    "contracts",
+    "customers",
+    "documents",
+    "ledger",
+    "messages",
+    "parties",
+    "readings",
+    "tasks",
+    "tenancy",
+]

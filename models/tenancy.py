@@ -28,6 +28,8 @@ class Tenant(SQLModel, table=True):
     phone: str = ""
     email: str = ""
     release_limit: Decimal | None = money(default=None, nullable=True)
+    commercial_register: str = Field(default="", max_length=120, description="e.g. Amtsgericht Musterstadt HRB 4711")
+    vat_id: str = Field(default="", max_length=20)
     created_at: datetime = instant(default_factory=utcnow)
 
 
