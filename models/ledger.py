@@ -37,6 +37,7 @@ class GlRole(StrEnum):
     MMM = "mmm"
     FEES = "fees"
     ACCRUAL = "accrual"
+    INSTALMENTS = "instalments"
 
 
 class LedgerAccount(SQLModel, table=True):

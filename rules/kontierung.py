@@ -38,6 +38,7 @@ DEFAULT_CHART: dict[str, tuple[str, str]] = {
     "mmm": ("5110", "Mehr-/Mindermengen"),
     "fees": ("4830", "Mahn- und Rücklastschriftgebühren"),
     "accrual": ("1300", "Abgrenzung nicht abgerechneter Verbrauch"),
+    "instalments": ("1719", "Abschlagsanforderungen"),
 }
 
 RULES: dict[str, tuple[Leg, ...]] = {
@@ -53,7 +54,11 @@ RULES: dict[str, tuple[Leg, ...]] = {
         Leg("vat", "debit", "vat"),
         Leg("debtor", "credit", "gross", open_item=True),
     ),
-    "instalment_request": (Leg("debtor", "debit", "amount", open_item=True), Leg("clearing", "credit", "amount")),
+    "instalment_request": (Leg("debtor", "debit", "amount", open_item=True), Leg("instalments", "credit", "amount")),
+    "instalment_settlement": (
+        Leg("instalments", "debit", "amount"),
+        Leg("debtor", "credit", "amount", open_item=True),
+    ),
     "payment": (Leg("bank", "debit", "amount"), Leg("debtor", "credit", "amount")),
     "unassigned_payment": (Leg("bank", "debit", "amount"), Leg("clearing", "credit", "amount")),
     "return_debit": (Leg("debtor", "debit", "amount", open_item=True), Leg("bank", "credit", "amount")),
@@ -79,8 +84,10 @@ RULES: dict[str, tuple[Leg, ...]] = {
     ),
 }
 """The account ``tax`` stands for the division's tax role: electricity tax for Strom, energy tax for Gas.
-A write-off keeps the electricity/energy tax as a loss and corrects the VAT (§17 UStG). An accrual of unbilled
-consumption books revenue and electricity/energy tax without VAT, which arises with the bill."""
+A bill settles the instalment requests of its period: their sum is credited to the debtor, clearing what is
+still unpaid of them and, for what was paid, the bill itself. A write-off keeps the electricity/energy tax as
+a loss and corrects the VAT (§17 UStG). An accrual of unbilled consumption books revenue and electricity/energy
+tax without VAT, which arises with the bill."""
 
 TAX_ROLE = {"strom": "electricity_tax", "gas": "energy_tax"}
 

@@ -1,0 +1,514 @@
+"""Billing contracts: readings to bill drafts, plausibility holds, gapless numbers, ledger postings.
+
+Works on a chunk of contracts at once (a mass run bills thousands per transaction): inputs come from a few
+set-based queries, the bills are computed by ``rules.billing``, and the bookable ones are numbered and booked
+together. A draft that fails a plausibility check is stored as held, without number and without posting, until
+a clerk releases, corrects or cancels it. Everything happens in the caller's transaction: a crash leaves no
+half-billed contract, and a contract's period is billed once (a unique index on contract, kind and period end).
+
+Money: every bill line is rounded to cents by ``rules.billing``; the ledger books the bill's net (without the
+electricity/energy tax), that tax, and the VAT exactly as the bill shows them.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, col, select
+
+from models.billing import Bill, BillingRunItem, BillKind, BillNumberRange, BillState
+from models.ledger import AccountKind, LedgerAccount, PostingLine
+from rules.billing import Bill as Computed
+from rules.billing import Reading, ReadingStatus, compute_bill, estimate_reading, gas_kwh, settle
+from rules.kontierung import assign
+from services.billing_inputs import READING_WINDOW, ContractFacts, load_facts
+from services.chart import ensure_chart
+from services.ledger import Line, PostingRequest, post_many
+
+PAYMENT_TERM = timedelta(days=17)
+"""Due 14 days after receipt (§40c (1) EnWG), plus three days for the post."""
+REFUND_TERM = timedelta(days=14)
+"""A credit is paid out within two weeks (§40c (3) EnWG)."""
+DEVIATION_LIMIT = Decimal("0.5")
+"""A bill whose annualised consumption is more than 50 % off the forecast or the previous year is held."""
+
+
+class Outcome(StrEnum):
+    BILLED = "billed"
+    HELD = "held"
+    FAILED = "failed"
+
+
+class BillingResult(BaseModel):
+    contract_id: int
+    outcome: Outcome
+    reason: str = ""
+    bill_id: int | None = None
+
+
+class NotBillable(ValueError):
+    """The contract cannot be billed now; the message says why (reported in the run summary)."""
+
+
+class Draft(BaseModel):
+    facts_contract_id: int
+    kind: BillKind
+    computed: Computed | None
+    details: dict[str, Any]
+    hold_reasons: list[str]
+    instalments_requested: Decimal
+    instalments_open: list[tuple[int, Decimal]]
+    """Instalment items settled by the bill: (line id, open amount)."""
+
+
+def bill_contracts(
+    session: Session,
+    tenant_id: str,
+    contract_ids: Sequence[int],
+    on: date,
+    run_id: str,
+    kind: BillKind = BillKind.PERIODIC,
+) -> list[BillingResult]:
+    """Bill these contracts as of ``on``; a contract this run already handled returns its first result."""
+    done = _results_of_run(session, run_id, contract_ids)
+    todo = [contract_id for contract_id in contract_ids if contract_id not in done]
+    facts = load_facts(session, tenant_id, todo)
+    results: dict[int, BillingResult] = {}
+    drafts: list[tuple[ContractFacts, Draft]] = []
+    for contract_id in todo:
+        fact = facts.get(contract_id)
+        try:
+            if fact is None:
+                raise NotBillable("contract unknown to this tenant or not supplied")
+            drafts.append((fact, draft_bill(fact, on, kind)))
+        except (NotBillable, ValueError) as refused:
+            results[contract_id] = BillingResult(contract_id=contract_id, outcome=Outcome.FAILED, reason=str(refused))
+    bills = _store_drafts(session, tenant_id, drafts, on, run_id)
+    bookable = [(fact, bill) for (fact, draft), bill in zip(drafts, bills, strict=True) if not draft.hold_reasons]
+    book_bills(session, tenant_id, [bill for _, bill in bookable], on)
+    for (fact, draft), bill in zip(drafts, bills, strict=True):
+        outcome = Outcome.HELD if draft.hold_reasons else Outcome.BILLED
+        results[fact.contract_id] = BillingResult(
+            contract_id=fact.contract_id, outcome=outcome, reason="; ".join(draft.hold_reasons), bill_id=bill.id
+        )
+    _record_run(session, tenant_id, run_id, list(results.values()))
+    return [done.get(contract_id) or results[contract_id] for contract_id in contract_ids]
+
+
+def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
+    """Compute the bill of the contract's next period and check it; raises NotBillable."""
+    start = fact.period_start
+    if kind is BillKind.FINAL:
+        if fact.supply_end is None:
+            raise NotBillable("no supply end: a final bill needs the end of supply")
+        planned = fact.supply_end
+    else:
+        planned = start + relativedelta(months=fact.cycle_months)
+        if fact.supply_end is not None and fact.supply_end <= planned:
+            raise NotBillable(f"supply ends on {fact.supply_end}: the final bill covers the rest")
+    if planned > on + READING_WINDOW[1]:
+        raise NotBillable(f"not due: the period ends on {planned}")
+    first = _start_reading(fact, start)
+    last = _end_reading(fact, first, planned, exact=kind is BillKind.FINAL)
+    holds: list[str] = []
+    meters = {meter for day, _, meter in fact.readings if day in (first.on, last.on) and meter}
+    if len(meters) > 1:
+        holds.append(f"meter change in the period ({', '.join(sorted(meters))}): bill the parts separately")
+    advance = last.value - first.value
+    if advance < 0:
+        holds.append(f"negative consumption: reading {last.value} on {last.on} below {first.value} on {first.on}")
+        return _held_without_computation(fact, kind, first, last, holds)
+    details: dict[str, Any] = {
+        "meter_number": fact.meter_number,
+        "unit": "m3" if fact.division == "gas" else "kWh",
+        "gas": None,
+        "previous_bill_number": (fact.previous_bill or {}).get("number"),
+    }
+    consumption = advance
+    if fact.division == "gas":
+        calorific, z_number = _conversion(fact, last.on)
+        consumption = gas_kwh(advance, z_number, calorific)
+        details["gas"] = {"volume_m3": str(advance), "calorific_value": str(calorific), "z_number": str(z_number)}
+    if not fact.prices:
+        raise NotBillable(f"tariff {fact.tariff_id} has no prices")
+    computed = compute_bill(fact.division, first.on, last.on, consumption, fact.prices, readings=(first, last))
+    items = [(line_id, due, amount, open_) for line_id, due, amount, open_ in fact.instalments if due < last.on]
+    requested = sum((amount for _, _, amount, _ in items), Decimal("0.00"))
+    unpaid = sum((open_ for _, _, _, open_ in items), Decimal("0.00"))
+    settlement = settle(computed, requested - unpaid, fact.prices)
+    previous_kwh = _previous_year_kwh(fact, computed)
+    holds += _plausibility(fact, computed, previous_kwh)
+    details |= {
+        "computation": computed.model_dump(mode="json"),
+        "settlement": settlement.model_dump(mode="json"),
+        "previous_year_kwh": None if previous_kwh is None else str(previous_kwh),
+        "end_reading": last.model_dump(mode="json"),
+    }
+    return Draft(
+        facts_contract_id=fact.contract_id,
+        kind=kind,
+        computed=computed,
+        details=details,
+        hold_reasons=holds,
+        instalments_requested=requested,
+        instalments_open=[(line_id, open_) for line_id, _, _, open_ in items if open_ > 0],
+    )
+
+
+def _start_reading(fact: ContractFacts, start: date) -> Reading:
+    """The previous bill's end reading, else the reading on the start day (the Anfangsstand at supply start)."""
+    previous = (fact.previous_bill or {}).get("end_reading")
+    if previous is not None and Reading.model_validate(previous).on == start:
+        return Reading.model_validate(previous)
+    for day, reading, _ in fact.readings:
+        if day == start:
+            return reading
+    raise NotBillable(f"no meter reading on {start} (start of the period) for MaLo {fact.malo_id}")
+
+
+def _end_reading(fact: ContractFacts, first: Reading, planned: date, *, exact: bool) -> Reading:
+    """The reading nearest the planned end (on the day for a final bill), else an estimate on the planned day."""
+    before, after = READING_WINDOW
+    candidates = [
+        reading
+        for day, reading, _ in fact.readings
+        if day > first.on and (day == planned if exact else planned - before <= day <= planned + after)
+    ]
+    if candidates:
+        actual = [r for r in candidates if r.status is ReadingStatus.ACTUAL] or candidates
+        return min(actual, key=lambda r: (abs((r.on - planned).days), r.on))
+    if exact:
+        raise NotBillable(f"no final meter reading on {planned} for MaLo {fact.malo_id}")
+    history = _history(fact)
+    forecast = fact.annual_kwh
+    if fact.division == "gas" and history is None:
+        calorific, z_number = _conversion(fact, planned)
+        forecast = (forecast / (calorific * z_number)).quantize(Decimal("0.001"))
+    return estimate_reading(first, planned, history=history, annual_forecast=None if history else forecast)
+
+
+def _history(fact: ContractFacts) -> tuple[Reading, Reading] | None:
+    readings = ((fact.previous_bill or {}).get("computation") or {}).get("readings")
+    if not readings:
+        return None
+    return Reading.model_validate(readings[0]), Reading.model_validate(readings[1])
+
+
+def _conversion(fact: ContractFacts, on: date) -> tuple[Decimal, Decimal]:
+    for valid_from, valid_until, calorific, z_number in fact.conversions:
+        if valid_from < on <= valid_until:
+            return calorific, z_number
+    raise NotBillable(f"no calorific value and Zustandszahl of the grid operator for MaLo {fact.malo_id} on {on}")
+
+
+def _previous_year_kwh(fact: ContractFacts, computed: Computed) -> Decimal | None:
+    previous = (fact.previous_bill or {}).get("computation")
+    if not previous:
+        return None
+    return Decimal(previous["consumption_kwh"])
+
+
+def _plausibility(fact: ContractFacts, computed: Computed, previous_kwh: Decimal | None) -> list[str]:
+    holds = []
+    annualised = computed.consumption_kwh * 365 / max(computed.days, 1)
+    for label, reference in (("the forecast", fact.annual_kwh), ("the previous bill", previous_kwh)):
+        if reference and abs(annualised / reference - 1) > DEVIATION_LIMIT:
+            holds.append(f"consumption {annualised:.0f} kWh a year is {annualised / reference:.1f}x {label}")
+    if fact.release_limit is not None and computed.gross > fact.release_limit:
+        holds.append(f"bill amount {computed.gross} EUR above the release limit of {fact.release_limit} EUR")
+    return holds
+
+
+def _held_without_computation(
+    fact: ContractFacts, kind: BillKind, first: Reading, last: Reading, holds: list[str]
+) -> Draft:
+    return Draft(
+        facts_contract_id=fact.contract_id,
+        kind=kind,
+        computed=None,
+        details={
+            "readings": [first.model_dump(mode="json"), last.model_dump(mode="json")],
+            "end_reading": last.model_dump(mode="json"),
+        },
+        hold_reasons=holds,
+        instalments_requested=Decimal("0.00"),
+        instalments_open=[],
+    )
+
+
+def _store_drafts(
+    session: Session, tenant_id: str, drafts: list[tuple[ContractFacts, Draft]], on: date, run_id: str
+) -> list[Bill]:
+    bills = []
+    for fact, draft in drafts:
+        computed = draft.computed
+        settlement = draft.details.get("settlement") or {}
+        end = Reading.model_validate(draft.details["end_reading"]).on
+        gross = computed.gross if computed else Decimal("0.00")
+        paid = Decimal(settlement.get("paid", "0.00"))
+        bill = Bill(
+            tenant_id=tenant_id,
+            kind=draft.kind,
+            state=BillState.HELD if draft.hold_reasons else BillState.BOOKED,
+            contract_id=fact.contract_id,
+            division=fact.division,
+            period_start=fact.period_start,
+            period_end=end,
+            consumption_kwh=computed.consumption_kwh if computed else Decimal("0"),
+            net=computed.net if computed else Decimal("0.00"),
+            energy_tax=computed.energy_tax if computed else Decimal("0.00"),
+            vat=computed.vat if computed else Decimal("0.00"),
+            gross=gross,
+            instalments_paid=paid,
+            balance=gross - paid,
+            next_instalment=Decimal(settlement["next_instalment"]) if settlement else None,
+            estimated=bool(computed and computed.estimated),
+            hold_reasons="; ".join(draft.hold_reasons)[:500],
+            details=draft.details
+            | {
+                "instalments_requested": str(draft.instalments_requested),
+                "instalments_open": [[line_id, str(amount)] for line_id, amount in draft.instalments_open],
+            },
+            run_id=run_id,
+        )
+        bills.append(bill)
+    session.add_all(bills)
+    session.flush()
+    return bills
+
+
+def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date) -> None:
+    """Number, book and settle these bills (state booked, not yet numbered) in one go."""
+    if not bills:
+        return
+    numbers = _take_numbers(session, tenant_id, on.year, len(bills))
+    debtors = _debtor_accounts(session, tenant_id, bills)
+    requests = []
+    for bill, number in zip(bills, numbers, strict=True):
+        bill.number = number
+        bill.due_date = on + (PAYMENT_TERM if bill.balance >= 0 else REFUND_TERM)
+        bill.booked_at = datetime.now(UTC)
+        requests.extend(_postings(session, tenant_id, bill, debtors[bill.contract_id], on))
+    ids = post_many(session, requests)
+    by_key = dict(zip((r.idempotency_key for r in requests), ids, strict=True))
+    for bill in bills:
+        bill.posting_document_id = by_key[f"bill:{bill.id}"]
+    _settle_instalments(session, bills, by_key, debtors, on)
+    session.execute(
+        text(
+            "UPDATE contract SET billed_until = b.period_end FROM bill b"
+            " WHERE b.id = ANY(:ids) AND contract.id = b.contract_id AND b.kind <> 'cancellation'"
+        ),
+        {"ids": [bill.id for bill in bills]},
+    )
+    session.flush()
+
+
+def _take_numbers(session: Session, tenant_id: str, year: int, count: int) -> list[str]:
+    """``count`` consecutive numbers; the row lock serialises parallel runs, a rollback gives them back."""
+    session.execute(
+        insert(BillNumberRange).values(tenant_id=tenant_id, year=year, last_number=0).on_conflict_do_nothing()
+    )
+    last = session.execute(
+        text(
+            "UPDATE bill_number_range SET last_number = last_number + :count"
+            " WHERE tenant_id = :tenant AND year = :year RETURNING last_number"
+        ),
+        {"count": count, "tenant": tenant_id, "year": year},
+    ).scalar_one()
+    return [f"{year}-{n:07d}" for n in range(last - count + 1, last + 1)]
+
+
+def _debtor_accounts(session: Session, tenant_id: str, bills: Sequence[Bill]) -> dict[int, int]:
+    """Contract id -> the debtor account of its contract account in its division, created on first use."""
+    rows = session.execute(
+        text(
+            """
+            SELECT c.id AS contract_id, c.division, a.account_number,
+                   coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS name
+            FROM contract c JOIN contract_account a ON a.id = c.account_id JOIN customer cu ON cu.id = c.customer_id
+            WHERE c.id = ANY(:ids)
+            """
+        ),
+        {"ids": list({bill.contract_id for bill in bills})},
+    ).all()
+    wanted = {(row.division, row.account_number): row.name for row in rows}
+    session.execute(
+        insert(LedgerAccount)
+        .values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "division": division,
+                    "kind": AccountKind.DEBTOR,
+                    "number": number,
+                    "name": name,
+                    "created_at": datetime.now(UTC),
+                }
+                for (division, number), name in wanted.items()
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
+    )
+    accounts = {
+        (account.division, account.number): account
+        for account in session.exec(
+            select(LedgerAccount).where(
+                LedgerAccount.tenant_id == tenant_id,
+                col(LedgerAccount.number).in_([number for _, number in wanted]),
+            )
+        )
+    }
+    result = {}
+    for row in rows:
+        account = accounts[(row.division, row.account_number)]
+        if account.kind != AccountKind.DEBTOR or account.id is None:
+            raise NotBillable(f"ledger account {row.account_number} of {row.division} is not a debtor account")
+        result[row.contract_id] = account.id
+    return result
+
+
+def _postings(session: Session, tenant_id: str, bill: Bill, debtor: int, on: date) -> list[PostingRequest]:
+    """The bill's document and, if instalments were requested in its period, their settlement."""
+    gl = ensure_chart(session, tenant_id, bill.division)
+    net = bill.net - bill.energy_tax
+    legs = assign("bill", bill.division, {"net": net, "tax": bill.energy_tax, "vat": bill.vat})
+    text_ = f"Rechnung {bill.number} {bill.period_start:%d.%m.%Y}-{bill.period_end:%d.%m.%Y}"
+    requests = [
+        PostingRequest(
+            tenant_id=tenant_id,
+            division=bill.division,
+            doc_type="bill",
+            posting_date=on,
+            idempotency_key=f"bill:{bill.id}",
+            origin=f"bill:{bill.number}",
+            text=text_,
+            quantity_kwh=bill.consumption_kwh,
+            lines=[
+                _line(leg.account, leg.side, leg.amount, debtor, gl, bill.due_date if leg.open_item else None)
+                for leg in legs
+            ],
+        )
+    ]
+    requested = Decimal(bill.details.get("instalments_requested", "0"))
+    if requested > 0:
+        legs = assign("instalment_settlement", bill.division, {"amount": requested})
+        requests.append(
+            PostingRequest(
+                tenant_id=tenant_id,
+                division=bill.division,
+                doc_type="instalment_settlement",
+                posting_date=on,
+                idempotency_key=f"bill:{bill.id}:instalments",
+                origin=f"bill:{bill.number}",
+                text=f"Abschläge verrechnet mit Rechnung {bill.number}",
+                lines=[
+                    _line(leg.account, leg.side, leg.amount, debtor, gl, on if leg.open_item else None) for leg in legs
+                ],
+            )
+        )
+    return requests
+
+
+def _line(account: str, side: str, amount: Decimal, debtor: int, gl: dict[str, int], due: date | None) -> Line:
+    account_id = debtor if account == "debtor" else gl[account]
+    if side == "debit":
+        return Line(account_id=account_id, debit=amount, due_date=due)
+    return Line(account_id=account_id, credit=amount, due_date=due)
+
+
+def _settle_instalments(
+    session: Session, bills: Sequence[Bill], documents: dict[str, int], debtors: dict[int, int], on: date
+) -> None:
+    """The settlement credit clears the unpaid instalment items, then (for what was paid) the bill itself."""
+    settlements = {bill.id: documents.get(f"bill:{bill.id}:instalments") for bill in bills}
+    wanted = [doc for doc in settlements.values() if doc] + [documents[f"bill:{bill.id}"] for bill in bills]
+    party_lines = {
+        line.document_id: line
+        for line in session.exec(
+            select(PostingLine).where(col(PostingLine.document_id).in_(wanted), col(PostingLine.due_date).is_not(None))
+        )
+    }
+    open_items = [line_id for bill in bills for line_id, _ in bill.details.get("instalments_open", [])]
+    if open_items:  # lock them: a payment arriving now must wait, never clear the same euro twice
+        session.execute(text("SELECT 1 FROM posting_line WHERE id = ANY(:ids) FOR UPDATE"), {"ids": open_items}).all()
+    rows = []
+    for bill in bills:
+        settlement = settlements[bill.id]
+        if not settlement:
+            continue
+        credit = party_lines[settlement]
+        left = credit.credit
+        for line_id, amount in bill.details.get("instalments_open", []):
+            still_open = _open(session, line_id)
+            part = min(still_open, Decimal(amount), left)
+            if part > 0:
+                rows.append({"item": line_id, "by": credit.id, "amount": part})
+                left -= part
+        bill_item = party_lines[documents[f"bill:{bill.id}"]]
+        part = min(left, bill_item.debit)
+        if part > 0:
+            rows.append({"item": bill_item.id, "by": credit.id, "amount": part})
+    if rows:
+        session.execute(
+            text(
+                "INSERT INTO clearing (tenant_id, item_line_id, by_line_id, amount, cleared_on, created_at)"
+                " SELECT tenant_id, :item, :by, :amount, :on, now() FROM posting_line WHERE id = :item"
+            ),
+            [row | {"on": on} for row in rows],
+        )
+
+
+def _open(session: Session, line_id: int) -> Decimal:
+    return Decimal(
+        session.execute(
+            text(
+                "SELECT abs(l.debit - l.credit) - coalesce((SELECT sum(amount) FROM clearing c"
+                " WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0) FROM posting_line l WHERE l.id = :id"
+            ),
+            {"id": line_id},
+        ).scalar_one()
+    )
+
+
+def _results_of_run(session: Session, run_id: str, contract_ids: Sequence[int]) -> dict[int, BillingResult]:
+    items = session.exec(
+        select(BillingRunItem).where(
+            BillingRunItem.run_id == run_id, col(BillingRunItem.contract_id).in_(list(contract_ids))
+        )
+    ).all()
+    return {
+        item.contract_id: BillingResult(
+            contract_id=item.contract_id, outcome=Outcome(item.outcome), reason=item.reason, bill_id=item.bill_id
+        )
+        for item in items
+    }
+
+
+def _record_run(session: Session, tenant_id: str, run_id: str, results: list[BillingResult]) -> None:
+    if not results:
+        return
+    session.execute(
+        insert(BillingRunItem)
+        .values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "run_id": run_id,
+                    "contract_id": r.contract_id,
+                    "outcome": r.outcome,
+                    "reason": r.reason[:500],
+                    "bill_id": r.bill_id,
+                    "created_at": datetime.now(UTC),
+                }
+                for r in results
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["run_id", "contract_id"])
+    )

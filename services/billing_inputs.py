@@ -1,0 +1,148 @@
+"""What billing needs of a set of contracts, loaded in a few set-based queries (a chunk of a mass run at once)."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from rules.billing import BillingPrice, Reading, ReadingStatus
+from rules.calendar import BERLIN
+
+READING_WINDOW = (timedelta(days=42), timedelta(days=14))
+"""A periodic bill takes the actual reading nearest its planned end within six weeks before or two after."""
+ACTUAL_QUALITIES = {"220"}
+"""QTY 220 is a true value; 67 (Ersatzwert) and Z18 (vorläufig) come from the metering operator but are estimates."""
+
+
+@dataclass
+class ContractFacts:
+    contract_id: int
+    tenant_id: str
+    contract_number: str
+    division: str
+    account_id: int
+    account_number: str
+    customer_name: str
+    location_id: int
+    malo_id: str
+    tariff_id: int
+    annual_kwh: Decimal
+    supply_start: date
+    supply_end: date | None
+    billed_until: date | None
+    cycle_months: int
+    release_limit: Decimal | None
+    meter_number: str | None
+    readings: list[tuple[date, Reading, str | None]] = field(default_factory=list)
+    """(day, reading, meter number), register readings of the location, by day."""
+    prices: list[BillingPrice] = field(default_factory=list)
+    conversions: list[tuple[date, date, Decimal, Decimal]] = field(default_factory=list)
+    """Gas: (valid from, valid until, calorific value, Zustandszahl)."""
+    previous_bill: dict[str, Any] | None = None
+    """The last booked bill's details (its end reading starts the next period)."""
+    instalments: list[tuple[int, date, Decimal, Decimal]] = field(default_factory=list)
+    """Instalment request items of the account: (line id, due date, amount, still open)."""
+
+    @property
+    def period_start(self) -> date:
+        return self.billed_until or self.supply_start
+
+
+CONTRACTS_SQL = """
+SELECT c.id AS contract_id, c.tenant_id, c.contract_number, c.division, c.account_id, a.account_number,
+       coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS customer_name,
+       l.id AS location_id, l.malo_id, c.tariff_id, c.annual_consumption_kwh AS annual_kwh, c.supply_start,
+       c.supply_end, c.billed_until, c.billing_cycle_months AS cycle_months, t.release_limit,
+       (SELECT m.meter_number FROM meter m WHERE m.location_id = l.id ORDER BY m.id DESC LIMIT 1) AS meter_number
+FROM contract c
+JOIN contract_account a ON a.id = c.account_id
+JOIN customer cu ON cu.id = c.customer_id
+JOIN market_location l ON l.id = c.location_id
+JOIN tenant t ON t.id = c.tenant_id
+WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.supply_start IS NOT NULL
+"""
+
+READINGS_SQL = """
+SELECT l.id AS location_id, r.at, r.value, r.quality, r.meter_number
+FROM market_location l
+JOIN meter_reading r ON r.tenant_id = l.tenant_id
+    AND (r.location_id = l.malo_id OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
+WHERE l.id = ANY(:locations) AND r.period_start IS NULL AND (r.obis IS NULL OR r.obis NOT LIKE '%2.8.%')
+ORDER BY r.at, r.id
+"""
+"""Register readings (not quantities, not feed-in) of the locations, by MaLo or by the meters' MeLo."""
+
+PRICES_SQL = """
+SELECT tariff_id, valid_from, working_price, base_price_per_year FROM tariff_price
+WHERE tariff_id = ANY(:tariffs) ORDER BY tariff_id, valid_from
+"""
+
+CONVERSIONS_SQL = """
+SELECT location_id, valid_from, valid_until, calorific_value, z_number FROM gas_conversion
+WHERE location_id = ANY(:locations) ORDER BY location_id, valid_from
+"""
+
+PREVIOUS_BILLS_SQL = """
+SELECT DISTINCT ON (contract_id) contract_id, details FROM bill
+WHERE contract_id = ANY(:ids) AND state = 'booked' AND kind <> 'cancellation'
+ORDER BY contract_id, period_end DESC
+"""
+
+INSTALMENTS_SQL = """
+SELECT a.number AS account_number, a.division, l.id AS line_id, l.due_date, l.debit AS amount,
+       l.debit - coalesce((SELECT sum(c.amount) FROM clearing c WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0)
+           AS open_amount
+FROM posting_line l
+JOIN posting_document d ON d.id = l.document_id
+JOIN ledger_account a ON a.id = l.account_id
+WHERE a.tenant_id = :tenant AND a.kind = 'debtor' AND a.number = ANY(:accounts) AND d.doc_type = 'instalment_request'
+ORDER BY l.due_date, l.id
+"""
+
+
+def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) -> dict[int, ContractFacts]:
+    """Everything needed to bill these contracts; contracts not (yet) supplied are left out."""
+    ids = list(contract_ids)
+    facts = {
+        row.contract_id: ContractFacts(**row._mapping)
+        for row in session.execute(text(CONTRACTS_SQL), {"tenant": tenant_id, "ids": ids})
+    }
+    if not facts:
+        return facts
+    by_location: dict[int, list[ContractFacts]] = defaultdict(list)
+    for fact in facts.values():
+        by_location[fact.location_id].append(fact)
+    locations = list(by_location)
+    for row in session.execute(text(READINGS_SQL), {"locations": locations}):
+        status = ReadingStatus.ACTUAL if row.quality in ACTUAL_QUALITIES else ReadingStatus.ESTIMATED
+        day = row.at.astimezone(BERLIN).date()
+        for fact in by_location[row.location_id]:
+            fact.readings.append((day, Reading(on=day, value=row.value, status=status), row.meter_number))
+    prices: dict[int, list[BillingPrice]] = defaultdict(list)
+    tariffs = list({fact.tariff_id for fact in facts.values()})
+    for row in session.execute(text(PRICES_SQL), {"tariffs": tariffs}):
+        prices[row.tariff_id].append(
+            BillingPrice(
+                valid_from=row.valid_from, working_price=row.working_price, base_price_per_year=row.base_price_per_year
+            )
+        )
+    for row in session.execute(text(CONVERSIONS_SQL), {"locations": locations}):
+        for fact in by_location[row.location_id]:
+            fact.conversions.append((row.valid_from, row.valid_until, row.calorific_value, row.z_number))
+    for row in session.execute(text(PREVIOUS_BILLS_SQL), {"ids": ids}):
+        facts[row.contract_id].previous_bill = row.details
+    by_account: dict[str, list[ContractFacts]] = defaultdict(list)
+    for fact in facts.values():
+        fact.prices = prices[fact.tariff_id]
+        by_account[fact.account_number].append(fact)
+    instalments = session.execute(text(INSTALMENTS_SQL), {"tenant": tenant_id, "accounts": list(by_account)})
+    for row in instalments:
+        for fact in by_account[row.account_number]:
+            if fact.division == row.division:
+                fact.instalments.append((row.line_id, row.due_date, row.amount, row.open_amount))
+    return facts

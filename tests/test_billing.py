@@ -1,0 +1,226 @@
+"""Billing contracts on the real database: bills from readings, instalments settled, holds, gapless numbers."""
+
+import hashlib
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+from models.billing import Bill, BillKind, BillState, GasConversion
+from models.contracts import Contract, ContractState
+from models.messages import MarketMessage
+from models.orders import ContractOrder
+from models.readings import MeterReading
+from rules.calendar import BERLIN
+from services.billing import Outcome, bill_contracts
+from services.chart import book, party_account
+from services.intake import intake
+from services.ledger import balance, open_amount
+from tests.factories import World
+
+D = Decimal
+
+
+class Portfolio:
+    """A tenant's supplied contracts with their meter readings."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.world = World(session)
+        self.tenant = self.world.tenant.id
+        raw = b"UNA:+.? 'test"
+        message = MarketMessage(
+            tenant_id=self.tenant, direction="in", state="processed", raw=raw, sha256=hashlib.sha256(raw).hexdigest()
+        )
+        session.add(message)
+        session.flush()
+        assert message.id is not None
+        self.message_id = message.id
+
+    def contract(self, division: str = "strom", annual: str = "3650", start: date = date(2025, 1, 1)) -> Contract:
+        order = ContractOrder.model_validate(self.world.order(start, division=division, annual_consumption_kwh=annual))
+        contract, _ = intake(self.session, self.world.tenant, order, date(2024, 11, 1))
+        contract.state, contract.supply_start = ContractState.ACTIVE, start
+        self.session.add(contract)
+        self.session.flush()
+        return contract
+
+    def reading(self, contract: Contract, on: date, value: str, quality: str = "220") -> None:
+        malo = self.session.execute(
+            text("SELECT malo_id FROM market_location WHERE id = :id"), {"id": contract.location_id}
+        ).scalar_one()
+        self.session.add(
+            MeterReading(
+                tenant_id=self.tenant,
+                location_id=malo,
+                value=D(value),
+                quality=quality,
+                at=datetime(on.year, on.month, on.day, tzinfo=BERLIN),
+                pruefidentifikator="13017",
+                message_id=self.message_id,
+            )
+        )
+        self.session.flush()
+
+    def instalment(self, contract: Contract, due: date, amount: str, paid: bool) -> None:
+        number = self.session.execute(
+            text("SELECT account_number FROM contract_account WHERE id = :id"), {"id": contract.account_id}
+        ).scalar_one()
+        debtor = party_account(self.session, self.tenant, contract.division, "debtor", number, "Kunde")
+        key = f"inst:{contract.id}:{due}"
+        book(
+            self.session,
+            tenant_id=self.tenant,
+            division=contract.division,
+            doc_type="instalment_request",
+            key=key,
+            posting_date=due,
+            amounts={"amount": D(amount)},
+            party_account_id=debtor,
+            due_date=due,
+        )
+        if paid:
+            from services.ledger import allocate
+
+            payment = book(
+                self.session,
+                tenant_id=self.tenant,
+                division=contract.division,
+                doc_type="payment",
+                key=f"pay:{key}",
+                posting_date=due,
+                amounts={"amount": D(amount)},
+                party_account_id=debtor,
+            )
+            line = self.session.execute(
+                text("SELECT id FROM posting_line WHERE document_id = :d AND account_id = :a"),
+                {"d": payment, "a": debtor},
+            ).scalar_one()
+            allocate(self.session, line, due)
+
+
+def test_a_year_billed_from_readings_settles_the_instalments(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract()
+        books.reading(contract, date(2025, 1, 1), "1000")
+        books.reading(contract, date(2025, 12, 29), "4620")  # 362 days, 3,620 kWh
+        for month in range(1, 13):
+            books.instalment(contract, date(2025, month, 15), "105.00", paid=month != 12)
+
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
+        assert result.outcome is Outcome.BILLED, result.reason
+        bill = session.get(Bill, result.bill_id)
+        assert bill is not None and bill.state == BillState.BOOKED
+        assert bill.number == "2026-0000001" and bill.period_end == date(2025, 12, 29)
+        assert bill.consumption_kwh == D("3620")
+        # 3,620 kWh x 0.3245 = 1,174.69; base 120 x 362/365 = 119.01; Stromsteuer 3,620 x 0.0205 = 74.21
+        assert (bill.net, bill.energy_tax) == (D("1367.91"), D("74.21"))
+        assert bill.vat == D("259.90") and bill.gross == D("1627.81")
+        assert bill.instalments_paid == D("1155.00") and bill.balance == D("472.81")
+        assert bill.due_date == date(2026, 1, 22)
+
+        debtor = session.execute(
+            text("SELECT account_id FROM posting_line WHERE document_id = :d AND due_date IS NOT NULL"),
+            {"d": bill.posting_document_id},
+        ).scalar_one()
+        # requested 1,260.00 of which 1,155.00 paid; the bill replaces the requests: the customer owes the balance
+        assert balance(session, debtor, date(2026, 1, 31)) == D("472.81")
+        bill_item = session.execute(
+            text("SELECT id FROM posting_line WHERE document_id = :d AND account_id = :a"),
+            {"d": bill.posting_document_id, "a": debtor},
+        ).scalar_one()
+        assert open_amount(session, bill_item) == D("472.81")
+        session.refresh(contract)
+        assert contract.billed_until == date(2025, 12, 29)
+
+        again = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
+        assert again == [result]  # the run repeated: nothing billed twice
+        later = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 6), "run:2")
+        assert later[0].outcome is Outcome.FAILED and "not due" in later[0].reason
+
+
+def test_missing_reading_is_estimated_and_marked(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract(annual="3650")
+        books.reading(contract, date(2025, 1, 1), "500")
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 2), "run:1")
+        bill = session.get(Bill, result.bill_id)
+        assert bill is not None and bill.estimated and bill.period_end == date(2026, 1, 1)
+        assert bill.consumption_kwh == D("3650")
+        assert bill.details["computation"]["readings"][1]["status"] == "estimated"
+
+
+def test_implausible_or_large_bills_are_held_without_number(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        high = books.contract(annual="3650")
+        books.reading(high, date(2025, 1, 1), "0")
+        books.reading(high, date(2026, 1, 1), "9000")  # 2.5x the forecast
+        backwards = books.contract()
+        books.reading(backwards, date(2025, 1, 1), "5000")
+        books.reading(backwards, date(2026, 1, 1), "4000")
+        no_reading = books.contract(start=date(2025, 1, 3))
+        results = bill_contracts(
+            session, books.tenant, [high.id or 0, backwards.id or 0, no_reading.id or 0], date(2026, 1, 5), "run:1"
+        )
+        assert [r.outcome for r in results] == [Outcome.HELD, Outcome.HELD, Outcome.FAILED]
+        assert "2.5x the forecast" in results[0].reason and "negative consumption" in results[1].reason
+        assert "no meter reading on 2025-01-03" in results[2].reason
+        held = session.exec(select(Bill).where(Bill.state == BillState.HELD, Bill.tenant_id == books.tenant)).all()
+        assert len(held) == 2 and all(b.number is None and b.posting_document_id is None for b in held)
+
+
+def test_gas_is_converted_with_the_grid_operators_factors(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract(division="gas", annual="12000")
+        books.reading(contract, date(2025, 1, 1), "100")
+        books.reading(contract, date(2026, 1, 1), "1200")  # 1,100 m³
+        [failed] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
+        assert failed.outcome is Outcome.FAILED and "calorific value" in failed.reason
+        session.add(
+            GasConversion(
+                tenant_id=books.tenant,
+                location_id=contract.location_id,
+                valid_from=date(2025, 1, 1),
+                valid_until=date(2026, 1, 1),
+                calorific_value=D("11.2"),
+                z_number=D("0.9636"),
+            )
+        )
+        [billed] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:2")
+        bill = session.get(Bill, billed.bill_id)
+        assert bill is not None and bill.kind == BillKind.PERIODIC
+        assert bill.consumption_kwh == D("11872")  # 1,100 x 0.9636 x 11.2 = 11,871.55 -> 11,872
+        assert D(bill.details["gas"]["volume_m3"]) == D("1100")
+
+
+def test_parallel_runs_number_bills_without_gaps(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contracts = []
+        for _ in range(12):
+            contract = books.contract()
+            books.reading(contract, date(2025, 1, 1), "0")
+            books.reading(contract, date(2026, 1, 1), "3650")
+            contracts.append(contract.id or 0)
+        session.commit()
+        tenant = books.tenant
+
+    def run(part: list[int], name: str) -> None:
+        with Session(engine) as worker:
+            bill_contracts(worker, tenant, part, date(2026, 1, 5), name)
+            worker.commit()
+
+    threads = [threading.Thread(target=run, args=(contracts[i::3], f"run:{i}")) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(engine) as session:
+        numbers = sorted(session.exec(select(Bill.number).where(Bill.tenant_id == tenant)).all())
+        assert numbers == [f"2026-{n:07d}" for n in range(1, 13)]
