@@ -26,8 +26,10 @@ class MeterReading(SQLModel, table=True):
     at: datetime = instant(description="Nutzungszeitpunkt, or the end of the measured period")
     period_start: datetime | None = instant(default=None, nullable=True)
     statuses: str = Field(default="", max_length=200, description="STS category:code pairs, comma-separated")
-    pruefidentifikator: str = text_code(5)
-    message_id: int = Field(foreign_key="market_message.id", index=True)
+    pruefidentifikator: str = text_code(5, default="")
+    message_id: int | None = Field(default=None, foreign_key="market_message.id", index=True)
+    source: str = text_code(20, default="mscons", description="mscons, customer or clerk")
+    entered_by: str = Field(default="", max_length=100)
     created_at: datetime = instant(default_factory=utcnow)
 
 

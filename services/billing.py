@@ -23,13 +23,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from models.billing import Bill, BillingRunItem, BillKind, BillNumberRange, BillState
-from models.ledger import AccountKind, LedgerAccount, PostingLine
+from models.ledger import AccountKind, LedgerAccount
 from rules.billing import Bill as Computed
 from rules.billing import Reading, ReadingStatus, compute_bill, estimate_reading, gas_kwh, settle
 from rules.kontierung import assign
 from services.billing_inputs import READING_WINDOW, ContractFacts, load_facts
 from services.chart import ensure_chart
-from services.ledger import Line, PostingRequest, post_many
+from services.ledger import Line, PostingRequest, net_open_items, post_many
 
 PAYMENT_TERM = timedelta(days=17)
 """Due 14 days after receipt (§40c (1) EnWG), plus three days for the post."""
@@ -63,8 +63,6 @@ class Draft(BaseModel):
     details: dict[str, Any]
     hold_reasons: list[str]
     instalments_requested: Decimal
-    instalments_open: list[tuple[int, Decimal]]
-    """Instalment items settled by the bill: (line id, open amount)."""
 
 
 def bill_contracts(
@@ -138,10 +136,10 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
     if not fact.prices:
         raise NotBillable(f"tariff {fact.tariff_id} has no prices")
     computed = compute_bill(fact.division, first.on, last.on, consumption, fact.prices, readings=(first, last))
-    items = [(line_id, due, amount, open_) for line_id, due, amount, open_ in fact.instalments if due < last.on]
-    requested = sum((amount for _, _, amount, _ in items), Decimal("0.00"))
-    unpaid = sum((open_ for _, _, _, open_ in items), Decimal("0.00"))
-    settlement = settle(computed, requested - unpaid, fact.prices)
+    items = [(due, amount, paid) for due, amount, paid in fact.instalments if due < last.on]
+    requested = sum((amount for _, amount, _ in items), Decimal("0.00"))
+    paid = sum((paid for _, _, paid in items), Decimal("0.00"))
+    settlement = settle(computed, paid, fact.prices)
     previous_kwh = _previous_year_kwh(fact, computed)
     holds += _plausibility(fact, computed, previous_kwh)
     details |= {
@@ -157,7 +155,6 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
         details=details,
         hold_reasons=holds,
         instalments_requested=requested,
-        instalments_open=[(line_id, open_) for line_id, _, _, open_ in items if open_ > 0],
     )
 
 
@@ -166,9 +163,8 @@ def _start_reading(fact: ContractFacts, start: date) -> Reading:
     previous = (fact.previous_bill or {}).get("end_reading")
     if previous is not None and Reading.model_validate(previous).on == start:
         return Reading.model_validate(previous)
-    for day, reading, _ in fact.readings:
-        if day == start:
-            return reading
+    if start in (by_day := _by_day(fact)):
+        return by_day[start]
     raise NotBillable(f"no meter reading on {start} (start of the period) for MaLo {fact.malo_id}")
 
 
@@ -177,7 +173,7 @@ def _end_reading(fact: ContractFacts, first: Reading, planned: date, *, exact: b
     before, after = READING_WINDOW
     candidates = [
         reading
-        for day, reading, _ in fact.readings
+        for day, reading in _by_day(fact).items()
         if day > first.on and (day == planned if exact else planned - before <= day <= planned + after)
     ]
     if candidates:
@@ -191,6 +187,11 @@ def _end_reading(fact: ContractFacts, first: Reading, planned: date, *, exact: b
         calorific, z_number = _conversion(fact, planned)
         forecast = (forecast / (calorific * z_number)).quantize(Decimal("0.001"))
     return estimate_reading(first, planned, history=history, annual_forecast=None if history else forecast)
+
+
+def _by_day(fact: ContractFacts) -> dict[date, Reading]:
+    """One reading per day: the last one received or entered (a correction replaces the wrong value)."""
+    return {day: reading for day, reading, _ in fact.readings}
 
 
 def _history(fact: ContractFacts) -> tuple[Reading, Reading] | None:
@@ -238,7 +239,6 @@ def _held_without_computation(
         },
         hold_reasons=holds,
         instalments_requested=Decimal("0.00"),
-        instalments_open=[],
     )
 
 
@@ -270,11 +270,7 @@ def _store_drafts(
             next_instalment=Decimal(settlement["next_instalment"]) if settlement else None,
             estimated=bool(computed and computed.estimated),
             hold_reasons="; ".join(draft.hold_reasons)[:500],
-            details=draft.details
-            | {
-                "instalments_requested": str(draft.instalments_requested),
-                "instalments_open": [[line_id, str(amount)] for line_id, amount in draft.instalments_open],
-            },
+            details=draft.details | {"instalments_requested": str(draft.instalments_requested)},
             run_id=run_id,
         )
         bills.append(bill)
@@ -287,7 +283,7 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     """Number, book and settle these bills (state booked, not yet numbered) in one go."""
     if not bills:
         return
-    numbers = _take_numbers(session, tenant_id, on.year, len(bills))
+    numbers = take_bill_numbers(session, tenant_id, on.year, len(bills))
     debtors = _debtor_accounts(session, tenant_id, bills)
     requests = []
     for bill, number in zip(bills, numbers, strict=True):
@@ -299,7 +295,7 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     by_key = dict(zip((r.idempotency_key for r in requests), ids, strict=True))
     for bill in bills:
         bill.posting_document_id = by_key[f"bill:{bill.id}"]
-    _settle_instalments(session, bills, by_key, debtors, on)
+    net_open_items(session, sorted(set(debtors.values())), on)
     session.execute(
         text(
             "UPDATE contract SET billed_until = b.period_end FROM bill b"
@@ -310,7 +306,7 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     session.flush()
 
 
-def _take_numbers(session: Session, tenant_id: str, year: int, count: int) -> list[str]:
+def take_bill_numbers(session: Session, tenant_id: str, year: int, count: int) -> list[str]:
     """``count`` consecutive numbers; the row lock serialises parallel runs, a rollback gives them back."""
     session.execute(
         insert(BillNumberRange).values(tenant_id=tenant_id, year=year, last_number=0).on_conflict_do_nothing()
@@ -423,60 +419,6 @@ def _line(account: str, side: str, amount: Decimal, debtor: int, gl: dict[str, i
     return Line(account_id=account_id, credit=amount, due_date=due)
 
 
-def _settle_instalments(
-    session: Session, bills: Sequence[Bill], documents: dict[str, int], debtors: dict[int, int], on: date
-) -> None:
-    """The settlement credit clears the unpaid instalment items, then (for what was paid) the bill itself."""
-    settlements = {bill.id: documents.get(f"bill:{bill.id}:instalments") for bill in bills}
-    wanted = [doc for doc in settlements.values() if doc] + [documents[f"bill:{bill.id}"] for bill in bills]
-    party_lines = {
-        line.document_id: line
-        for line in session.exec(
-            select(PostingLine).where(col(PostingLine.document_id).in_(wanted), col(PostingLine.due_date).is_not(None))
-        )
-    }
-    open_items = [line_id for bill in bills for line_id, _ in bill.details.get("instalments_open", [])]
-    if open_items:  # lock them: a payment arriving now must wait, never clear the same euro twice
-        session.execute(text("SELECT 1 FROM posting_line WHERE id = ANY(:ids) FOR UPDATE"), {"ids": open_items}).all()
-    rows = []
-    for bill in bills:
-        settlement = settlements[bill.id]
-        if not settlement:
-            continue
-        credit = party_lines[settlement]
-        left = credit.credit
-        for line_id, amount in bill.details.get("instalments_open", []):
-            still_open = _open(session, line_id)
-            part = min(still_open, Decimal(amount), left)
-            if part > 0:
-                rows.append({"item": line_id, "by": credit.id, "amount": part})
-                left -= part
-        bill_item = party_lines[documents[f"bill:{bill.id}"]]
-        part = min(left, bill_item.debit)
-        if part > 0:
-            rows.append({"item": bill_item.id, "by": credit.id, "amount": part})
-    if rows:
-        session.execute(
-            text(
-                "INSERT INTO clearing (tenant_id, item_line_id, by_line_id, amount, cleared_on, created_at)"
-                " SELECT tenant_id, :item, :by, :amount, :on, now() FROM posting_line WHERE id = :item"
-            ),
-            [row | {"on": on} for row in rows],
-        )
-
-
-def _open(session: Session, line_id: int) -> Decimal:
-    return Decimal(
-        session.execute(
-            text(
-                "SELECT abs(l.debit - l.credit) - coalesce((SELECT sum(amount) FROM clearing c"
-                " WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0) FROM posting_line l WHERE l.id = :id"
-            ),
-            {"id": line_id},
-        ).scalar_one()
-    )
-
-
 def _results_of_run(session: Session, run_id: str, contract_ids: Sequence[int]) -> dict[int, BillingResult]:
     items = session.exec(
         select(BillingRunItem).where(
@@ -511,4 +453,35 @@ def _record_run(session: Session, tenant_id: str, run_id: str, results: list[Bil
             ]
         )
         .on_conflict_do_nothing(index_elements=["run_id", "contract_id"])
+    )
+
+
+DUE_SQL = """
+SELECT c.id FROM contract c
+WHERE c.tenant_id = :tenant AND c.id > :after AND c.supply_start IS NOT NULL
+  AND coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months) <= :until
+  AND (c.supply_end IS NULL
+       OR c.supply_end > coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months))
+  AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.contract_id = c.id AND b.state = 'held')
+ORDER BY c.id LIMIT :limit
+"""
+"""Contracts whose period ends by the run date (plus the reading window), oldest id first; a contract with a
+held bill waits for the clerk, one whose supply ends within the period gets the final bill instead."""
+
+
+def due_contract_ids(session: Session, tenant_id: str, on: date, after_id: int = 0, limit: int = 1000) -> list[int]:
+    """The next ``limit`` contracts due for their periodic bill, by id after ``after_id`` (keyset paging)."""
+    rows = session.execute(
+        text(DUE_SQL), {"tenant": tenant_id, "after": after_id, "until": on + READING_WINDOW[1], "limit": limit}
+    )
+    return [row.id for row in rows]
+
+
+def count_due(session: Session, tenant_id: str, on: date) -> int:
+    inner = DUE_SQL.replace("SELECT c.id FROM", "SELECT 1 FROM").replace("ORDER BY c.id LIMIT :limit", "")
+    return int(
+        session.execute(
+            text(f"SELECT count(*) FROM ({inner}) due"),
+            {"tenant": tenant_id, "after": 0, "until": on + READING_WINDOW[1]},
+        ).scalar_one()
     )

@@ -45,8 +45,8 @@ class ContractFacts:
     """Gas: (valid from, valid until, calorific value, Zustandszahl)."""
     previous_bill: dict[str, Any] | None = None
     """The last booked bill's details (its end reading starts the next period)."""
-    instalments: list[tuple[int, date, Decimal, Decimal]] = field(default_factory=list)
-    """Instalment request items of the account: (line id, due date, amount, still open)."""
+    instalments: list[tuple[date, Decimal, Decimal]] = field(default_factory=list)
+    """Instalment requests of the account: (due date, amount, paid), paid = cleared by payments."""
 
     @property
     def period_start(self) -> date:
@@ -94,9 +94,11 @@ ORDER BY contract_id, period_end DESC
 """
 
 INSTALMENTS_SQL = """
-SELECT a.number AS account_number, a.division, l.id AS line_id, l.due_date, l.debit AS amount,
-       l.debit - coalesce((SELECT sum(c.amount) FROM clearing c WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0)
-           AS open_amount
+SELECT a.number AS account_number, a.division, l.due_date, l.debit AS amount,
+       coalesce((SELECT sum(c.amount) FROM clearing c JOIN posting_line p ON p.id = c.by_line_id
+                 JOIN posting_document pd ON pd.id = p.document_id
+                 WHERE c.item_line_id = l.id AND pd.doc_type NOT IN ('instalment_settlement', 'reversal')), 0)
+           AS paid
 FROM posting_line l
 JOIN posting_document d ON d.id = l.document_id
 JOIN ledger_account a ON a.id = l.account_id
@@ -144,5 +146,5 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
     for row in instalments:
         for fact in by_account[row.account_number]:
             if fact.division == row.division:
-                fact.instalments.append((row.line_id, row.due_date, row.amount, row.open_amount))
+                fact.instalments.append((row.due_date, row.amount, row.paid))
     return facts

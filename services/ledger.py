@@ -8,6 +8,7 @@ from calendar import monthrange
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, text, tuple_
@@ -358,3 +359,59 @@ def open_items_total(session: Session, account_id: int, key_date: date) -> Decim
         {"account": account_id, "key_date": key_date},
     ).scalar_one()
     return Decimal(rows).quantize(CENT)
+
+
+OPEN_LINES_SQL = """
+SELECT * FROM (
+    SELECT l.id, l.account_id, l.control_account_id, l.debit > 0 AS is_debit, l.due_date, l.posting_date,
+           abs(l.debit - l.credit) - coalesce(
+               (SELECT sum(c.amount) FROM clearing c WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0
+           ) AS open_amount
+    FROM posting_line l
+    WHERE l.account_id = ANY(:accounts) AND l.due_date IS NOT NULL
+    ORDER BY l.id
+    FOR UPDATE OF l
+) lines WHERE open_amount > 0
+"""
+
+
+def net_open_items(session: Session, account_ids: Sequence[int], on: date) -> int:
+    """Clear each account's open credits against its open debits, oldest due first; returns the clearings made.
+
+    A bill's instalment settlement, a credit note or a reversal's remainder thus settles what is open, and what
+    is left is what the customer owes or is owed. The open lines are locked first, so a payment being allocated
+    at the same time waits and never clears the same euro twice."""
+    if not account_ids:
+        return 0
+    rows = session.execute(text(OPEN_LINES_SQL), {"accounts": list(account_ids)}).all()
+    by_account: dict[int, list[Any]] = {}
+    for row in rows:
+        by_account.setdefault(row.account_id, []).append(row)
+    plan: list[tuple[Any, Any, Decimal]] = []
+    for lines in by_account.values():
+        debits = sorted((r for r in lines if r.is_debit), key=lambda r: (r.due_date, r.id))
+        credits = sorted((r for r in lines if not r.is_debit), key=lambda r: (r.due_date, r.id))
+        left = {r.id: Decimal(r.open_amount) for r in lines}
+        for credit in credits:
+            for debit in debits:
+                amount = min(left[credit.id], left[debit.id])
+                if amount > 0:
+                    plan.append((debit, credit, amount))
+                    left[credit.id] -= amount
+                    left[debit.id] -= amount
+    simple = [(d, c, a) for d, c, a in plan if d.control_account_id == c.control_account_id]
+    if simple:
+        session.execute(
+            text(
+                "INSERT INTO clearing (tenant_id, item_line_id, by_line_id, amount, cleared_on, created_at)"
+                " SELECT tenant_id, :item, :by, :amount, :on, now() FROM posting_line WHERE id = :item"
+            ),
+            [
+                {"item": d.id, "by": c.id, "amount": a, "on": max(on, d.posting_date, c.posting_date)}
+                for d, c, a in simple
+            ],
+        )
+    for debit, credit, amount in plan:
+        if debit.control_account_id != credit.control_account_id:  # rare: keep the reconciliation accounts right
+            clear(session, debit.id, credit.id, amount, max(on, debit.posting_date, credit.posting_date))
+    return len(plan)

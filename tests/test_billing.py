@@ -5,6 +5,7 @@ import threading
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
@@ -14,10 +15,11 @@ from models.messages import MarketMessage
 from models.orders import ContractOrder
 from models.readings import MeterReading
 from rules.calendar import BERLIN
+from services.bill_decisions import BillRefused, correct_reading, rebill, release
 from services.billing import Outcome, bill_contracts
 from services.chart import book, party_account
 from services.intake import intake
-from services.ledger import balance, open_amount
+from services.ledger import balance, open_amount, open_items_total
 from tests.factories import World
 
 D = Decimal
@@ -222,5 +224,71 @@ def test_parallel_runs_number_bills_without_gaps(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     with Session(engine) as session:
-        numbers = sorted(session.exec(select(Bill.number).where(Bill.tenant_id == tenant)).all())
+        numbers = sorted(str(n) for n in session.exec(select(Bill.number).where(Bill.tenant_id == tenant)).all())
         assert numbers == [f"2026-{n:07d}" for n in range(1, 13)]
+
+
+def test_clerk_releases_or_corrects_held_bills(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        books.world.tenant.release_limit = D("1000.00")
+        session.add(books.world.tenant)
+        big = books.contract(annual="5000")
+        books.reading(big, date(2025, 1, 1), "0")
+        books.reading(big, date(2026, 1, 1), "5000")
+        backwards = books.contract()
+        books.reading(backwards, date(2025, 1, 1), "5000")
+        books.reading(backwards, date(2026, 1, 1), "4000")
+        held = bill_contracts(session, books.tenant, [big.id or 0, backwards.id or 0], date(2026, 1, 5), "run:1")
+        assert [r.outcome for r in held] == [Outcome.HELD, Outcome.HELD]
+        assert "above the release limit of 1000.00" in held[0].reason
+
+        with pytest.raises(BillRefused, match="correct the reading"):
+            release(session, held[1].bill_id or 0, date(2026, 1, 8), "clerk.anna")
+        released = release(session, held[0].bill_id or 0, date(2026, 1, 8), "clerk.anna")
+        assert released.number == "2026-0000001" and released.released_by == "clerk.anna"
+        with pytest.raises(BillRefused, match="not held"):
+            release(session, held[0].bill_id or 0, date(2026, 1, 8), "clerk.anna")
+
+        corrected = correct_reading(session, held[1].bill_id or 0, D("8650"), date(2026, 1, 1), date(2026, 1, 8), "b")
+        # the corrected bill is plausible now, but above the value limit: it needs its own release
+        assert corrected.outcome is Outcome.HELD and "release limit" in corrected.reason
+        release(session, corrected.bill_id or 0, date(2026, 1, 8), "clerk.ben")
+        rebilled = session.get(Bill, corrected.bill_id)
+        assert rebilled is not None and rebilled.consumption_kwh == D("3650") and rebilled.number == "2026-0000002"
+        dropped = session.get(Bill, held[1].bill_id)
+        assert dropped is not None and dropped.state == BillState.CANCELLED and dropped.number is None
+
+
+def test_cancel_and_rebill_keeps_numbers_and_the_ledger_right(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract()
+        books.reading(contract, date(2025, 1, 1), "1000")
+        books.reading(contract, date(2026, 1, 1), "4000")  # wrong: should have been 4650
+        for month in range(1, 13):
+            books.instalment(contract, date(2025, month, 15), "100.00", paid=month <= 6)
+        [first] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
+        wrong = session.get(Bill, first.bill_id)
+        assert wrong is not None and wrong.instalments_paid == D("600.00")
+
+        books.reading(contract, date(2026, 1, 1), "4650")  # the metering operator's correction
+        cancellation, result = rebill(session, wrong.id or 0, date(2026, 2, 2), "Ablesefehler", "clerk.anna")
+        new = session.get(Bill, result.bill_id)
+        assert new is not None and new.consumption_kwh == D("3650") and new.instalments_paid == D("600.00")
+        assert (wrong.number, cancellation.number, new.number) == ("2026-0000001", "2026-0000002", "2026-0000003")
+        assert wrong.state == BillState.CANCELLED and cancellation.gross == -wrong.gross
+        assert cancellation.details["cancelled_number"] == "2026-0000001"
+
+        debtor = session.execute(
+            text("SELECT account_id FROM posting_line WHERE document_id = :d AND due_date IS NOT NULL"),
+            {"d": new.posting_document_id},
+        ).scalar_one()
+        # what the customer owes: the new bill less the six instalments paid
+        assert balance(session, debtor, date(2026, 2, 28)) == new.gross - D("600.00") == new.balance
+        assert open_items_total(session, debtor, date(2026, 2, 28)) == new.balance
+        new_item = session.execute(
+            text("SELECT id FROM posting_line WHERE document_id = :d AND account_id = :a"),
+            {"d": new.posting_document_id, "a": debtor},
+        ).scalar_one()
+        assert open_amount(session, new_item) == new.balance
