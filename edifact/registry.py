@@ -12,6 +12,8 @@ from edifact.envelope import Interchange, RawMessage
 from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import parse_mscons
+from edifact.orders import parse_orders
+from edifact.ordrsp import parse_ordrsp
 from edifact.pruefidentifikatoren import check_pruefidentifikator
 from edifact.remadv import parse_remadv
 from edifact.utilmd import parse_utilmd
@@ -24,6 +26,8 @@ PARSERS: dict[str, Parser] = {
     "INVOIC": parse_invoic,
     "REMADV": parse_remadv,
     "APERAK": parse_aperak,
+    "ORDERS": parse_orders,
+    "ORDRSP": parse_ordrsp,
 }
 
 
