@@ -2,7 +2,8 @@
 
 `Bill.details` holds the computation (rules.billing.Bill) and settlement as JSON; decimals arrive as strings and are
 parsed back to Decimal here. A cancellation (Stornorechnung) shows the amounts of the bill it cancels as credits
-(negative), whatever sign they are stored with.
+(negative), whatever sign they are stored with; details it lacks (unit, meter, gas conversion) come from the
+cancelled bill.
 """
 
 from collections.abc import Callable
@@ -15,10 +16,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from models.base import utcnow
-from models.billing import Bill, BillKind
+from models.billing import Bill, BillKind, BillState
 from models.contracts import BudgetInstalment, BudgetPlan, Contract, MarketLocation, Meter, Tariff, TariffPrice
 from models.customers import ContractAccount, Customer, SepaMandate
 from models.documents import Document
+from models.ledger import PostingDocument
 from models.parties import MarketPartner
 from models.tenancy import Tenant
 from rules import billing
@@ -90,10 +92,14 @@ def render_correction_letter(session: Session, cancelled_bill_id: int, new_bill_
 def bill_context(session: Session, bill: Bill) -> dict[str, Any]:
     """Template context of templates/bill.html."""
     parties = _parties(session, bill)
-    computation = billing.Bill.model_validate(bill.details["computation"])
+    cancelled = session.get(Bill, bill.cancellation_of_id) if bill.cancellation_of_id else None
+    details = (cancelled.details if cancelled else {}) | bill.details
+    if not details.get("computation"):
+        raise ValueError(f"bill {bill.number} has no computation to show")
+    computation = billing.Bill.model_validate(details["computation"])
     credit = bill.kind == BillKind.CANCELLATION
-    context = _letter(parties, bill) | {
-        "contract": _contract(session, parties, bill),
+    return _letter(parties, _bill_date(session, bill)) | {
+        "contract": _contract(session, parties, bill, details),
         "location": _location(parties),
         "grid_operator": {"name": parties.grid_operator.name, "code": parties.grid_operator.id},
         "metering_operator": {
@@ -101,31 +107,30 @@ def bill_context(session: Session, bill: Bill) -> dict[str, Any]:
             "code": parties.grid_operator.id,
             "is_grid_operator": True,
         },
-        "bill": _bill_head(session, bill, computation),
-        "meter": _meter(session, parties, bill, computation),
-        "gas": _gas(bill.details.get("gas"), computation.consumption_kwh),
-        "comparison": None if credit else _comparison(bill.details, computation),
+        "bill": _bill_head(bill, cancelled, _replaced(session, bill), details, computation),
+        "meter": _meter(session, parties, details, computation),
+        "gas": _gas(details.get("gas"), computation.consumption_kwh),
+        "comparison": None if credit else _comparison(details, computation),
         "lines": [_line(line, computation.division, credit) for line in computation.lines],
         "totals": _totals(computation, credit),
         "payment": None if credit else _payment(session, parties, bill),
     }
-    return context
 
 
 def correction_context(session: Session, old: Bill, cancellation: Bill, new: Bill) -> dict[str, Any]:
     """Template context of templates/bill_correction.html: the three bills and the difference of their gross."""
     parties = _parties(session, new)
     difference = new.gross - old.gross
-    return _letter(parties, new) | {
+    return _letter(parties, _bill_date(session, new)) | {
         "contract": {
             "contract_number": parties.contract.contract_number,
             "account_number": parties.account.account_number,
             "division": parties.contract.division,
             "malo_id": parties.location.malo_id,
         },
-        "old_bill": _summary(old),
-        "cancellation": _summary(cancellation) | {"gross": -abs(cancellation.gross)},
-        "new_bill": _summary(new) | {"balance": new.balance, "due_date": new.due_date},
+        "old_bill": _summary(session, old),
+        "cancellation": _summary(session, cancellation) | {"gross": -abs(cancellation.gross)},
+        "new_bill": _summary(session, new) | {"balance": new.balance, "due_date": new.due_date},
         "difference": difference,
         "difference_abs": abs(difference),
     }
@@ -214,12 +219,16 @@ def _credit(value: Decimal, credit: bool) -> Decimal:
     return -abs(value) if credit else value
 
 
-def _bill_date(bill: Bill) -> date:
+def _bill_date(session: Session, bill: Bill) -> date:
+    """Rechnungsdatum: the posting date of the bill's booking, else the day it was booked."""
+    posting = session.get(PostingDocument, bill.posting_document_id) if bill.posting_document_id else None
+    if posting is not None:
+        return posting.posting_date
     return (bill.booked_at or utcnow()).astimezone(BERLIN).date()
 
 
-def _letter(parties: _Parties, bill: Bill) -> dict[str, Any]:
-    """Keys of base.html: supplier, customer and the letter date (the booking date of the bill)."""
+def _letter(parties: _Parties, letter_date: date) -> dict[str, Any]:
+    """Keys of base.html: supplier, customer and the letter date."""
     tenant, customer = parties.tenant, parties.customer
     gas = parties.contract.division == "gas" and tenant.gas_market_partner_id
     return {
@@ -241,11 +250,11 @@ def _letter(parties: _Parties, bill: Bill) -> dict[str, Any]:
             "postcode": customer.postcode,
             "city": customer.city,
         },
-        "letter_date": _bill_date(bill),
+        "letter_date": letter_date,
     }
 
 
-def _contract(session: Session, parties: _Parties, bill: Bill) -> dict[str, Any]:
+def _contract(session: Session, parties: _Parties, bill: Bill, details: dict[str, Any]) -> dict[str, Any]:
     """Tariff, the prices valid at the end of the period, duration and the next possible termination."""
     contract = parties.contract
     tariff = _get(session, Tariff, contract.tariff_id)
@@ -256,12 +265,12 @@ def _contract(session: Session, parties: _Parties, bill: Bill) -> dict[str, Any]
     ).first()
     if price is None:
         raise ValueError(f"tariff {tariff.code} has no price valid on {bill.period_end.isoformat()}")
-    letter_date = _bill_date(bill)
+    letter_date = _bill_date(session, bill)
     return {
         "contract_number": contract.contract_number,
         "account_number": parties.account.account_number,
         "division": contract.division,
-        "tariff_name": bill.details.get("tariff_name") or tariff.name,
+        "tariff_name": details.get("tariff_name") or tariff.name,
         "prices_from": price.valid_from,
         "working_price": price.working_price,
         "base_price_per_year": price.base_price_per_year,
@@ -285,16 +294,38 @@ def _location(parties: _Parties) -> dict[str, str]:
     }
 
 
-def _bill_head(session: Session, bill: Bill, computation: billing.Bill) -> dict[str, Any]:
-    cancelled = session.get(Bill, bill.cancellation_of_id) if bill.cancellation_of_id else None
+def _replaced(session: Session, bill: Bill) -> Bill | None:
+    """The cancelled bill of the same contract, kind and period that `bill` replaces (a rebill), if any."""
+    if bill.kind == BillKind.CANCELLATION:
+        return None
+    return session.exec(
+        select(Bill)
+        .where(
+            Bill.contract_id == bill.contract_id,
+            Bill.kind == bill.kind,
+            Bill.period_start == bill.period_start,
+            Bill.period_end == bill.period_end,
+            Bill.state == BillState.CANCELLED,
+            col(Bill.number).is_not(None),
+            Bill.id != bill.id,
+        )
+        .order_by(col(Bill.id).desc())
+    ).first()
+
+
+def _bill_head(
+    bill: Bill, cancelled: Bill | None, replaced: Bill | None, details: dict[str, Any], computation: billing.Bill
+) -> dict[str, Any]:
     is_cancellation = bill.kind == BillKind.CANCELLATION
     return {
         "number": bill.number,
         "kind": bill.kind,
         "title": "Stornorechnung" if is_cancellation else TITLES.get(BillKind(bill.kind), "Rechnung"),
         "is_cancellation": is_cancellation,
-        "cancelled_number": cancelled.number if cancelled else bill.details.get("previous_bill_number"),
-        "previous_bill_number": None if is_cancellation else bill.details.get("previous_bill_number"),
+        "cancelled_number": cancelled.number if cancelled else bill.details.get("cancelled_number"),
+        "reason": bill.details.get("reason") if is_cancellation else None,
+        "replaces_number": replaced.number if replaced else None,
+        "previous_bill_number": None if is_cancellation else details.get("previous_bill_number"),
         "period_start": computation.start,
         "period_last_day": computation.end - timedelta(days=1),
         "days": computation.days,
@@ -302,13 +333,13 @@ def _bill_head(session: Session, bill: Bill, computation: billing.Bill) -> dict[
     }
 
 
-def _meter(session: Session, parties: _Parties, bill: Bill, computation: billing.Bill) -> dict[str, Any]:
+def _meter(session: Session, parties: _Parties, details: dict[str, Any], computation: billing.Bill) -> dict[str, Any]:
     """Meter number, readings with how they were obtained, and the register advance."""
-    number = bill.details.get("meter_number")
+    number = details.get("meter_number")
     if not number:
         meter = session.exec(select(Meter).where(Meter.location_id == parties.location.id)).first()
         number = meter.meter_number if meter else None
-    unit = UNITS[bill.details.get("unit") or "kWh"]
+    unit = UNITS[details.get("unit") or "kWh"]
     readings = computation.readings
     return {
         "number": number,
@@ -398,7 +429,7 @@ def _payment(session: Session, parties: _Parties, bill: Bill) -> dict[str, Any]:
     """Instalments paid, the balance with its due date, the new instalment and how the money moves."""
     mandate = session.get(SepaMandate, parties.contract.mandate_id) if parties.contract.mandate_id else None
     first_due = session.exec(
-        select(BudgetInstalment.due_date)
+        select(col(BudgetInstalment.due_date))
         .join(BudgetPlan, col(BudgetPlan.id) == col(BudgetInstalment.plan_id))
         .where(BudgetPlan.contract_id == parties.contract.id, BudgetPlan.valid_from >= bill.period_end)
         .order_by(col(BudgetInstalment.due_date))
@@ -415,5 +446,5 @@ def _payment(session: Session, parties: _Parties, bill: Bill) -> dict[str, Any]:
     }
 
 
-def _summary(bill: Bill) -> dict[str, Any]:
-    return {"number": bill.number, "date": _bill_date(bill), "gross": bill.gross}
+def _summary(session: Session, bill: Bill) -> dict[str, Any]:
+    return {"number": bill.number, "date": _bill_date(session, bill), "gross": bill.gross}
