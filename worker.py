@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.billing import BillingActivities
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings
@@ -16,11 +17,19 @@ from activities.ledger import LedgerActivities
 from activities.market import DropFolderTransport, MarketActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
+from workflows.bill_release import BillReleaseWorkflow
+from workflows.billing_run import BillingRunWorkflow
 from workflows.inbound import InboundMessageWorkflow
 from workflows.month_close import MonthCloseWorkflow
 from workflows.supply_start import SupplyStartWorkflow
 
-WORKFLOWS = [SupplyStartWorkflow, InboundMessageWorkflow, MonthCloseWorkflow]
+WORKFLOWS = [
+    SupplyStartWorkflow,
+    InboundMessageWorkflow,
+    MonthCloseWorkflow,
+    BillingRunWorkflow,
+    BillReleaseWorkflow,
+]
 MAX_CONCURRENT_ACTIVITIES = 16
 
 
@@ -32,6 +41,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     market = MarketActivities(engine, transport)
     tasks = TaskActivities(engine)
     ledger = LedgerActivities(engine)
+    billing = BillingActivities(engine, settings.customer_outbox_path)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -48,6 +58,14 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         tasks.close_task,
         tasks.escalate_task,
         ledger.close_month,
+        billing.count_due,
+        billing.due_contracts,
+        billing.bill_chunk,
+        billing.deliver_bills,
+        billing.deliver_bill,
+        billing.release_bill,
+        billing.drop_bill,
+        billing.correct_bill_reading,
     ]
 
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     def outbox_path(self) -> Path:
         return self.outbox_dir or self.var_dir / "outbox"
 
+    @property
+    def customer_outbox_path(self) -> Path:
+        """Bills and letters for customers: ``email/`` for the mail server, ``print/`` for the print shop."""
+        return self.var_dir / "customer-outbox"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -200,3 +200,75 @@ class MonthCloseInput(BaseModel):
     tenant_id: str
     period: str
     """YYYY-MM; empty: the month before the scheduled (or actual) start, in Berlin time."""
+
+
+class BillingTotals(BaseModel):
+    """Progress and result of a billing run."""
+
+    due: int = 0
+    billed: int = 0
+    held: int = 0
+    failed: int = 0
+    delivered: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.billed + self.held + self.failed
+
+
+class BillingRunInput(BaseModel):
+    tenant_id: str
+    on: date
+    """The run date: contracts whose period ends by then (plus the reading window) are billed."""
+    chunk_size: int = Field(default=500, ge=1, le=5000)
+    parallel: int = Field(default=2, ge=1, le=16)
+    after_id: int = 0
+    """Where a continued run picks up (contract ids are billed in ascending order)."""
+    totals: BillingTotals = Field(default_factory=BillingTotals)
+
+
+class DuePage(BaseModel):
+    tenant_id: str
+    on: date
+    after_id: int
+    limit: int
+
+
+class BillingChunk(BaseModel):
+    tenant_id: str
+    run_id: str
+    on: date
+    contract_ids: list[int]
+
+
+class ChunkResult(BaseModel):
+    billed: int = 0
+    failed: int = 0
+    held_bill_ids: list[int] = Field(default_factory=list)
+
+
+class DeliveryPage(BaseModel):
+    tenant_id: str
+    run_id: str
+    limit: int = 100
+
+
+class BillDecisionInput(BaseModel):
+    bill_id: int
+    on: date
+    decided_by: str
+    value: Decimal | None = None
+    """A corrected reading at the end of the period (decision ``correct_reading``)."""
+    day: date | None = None
+
+
+class BillDecisionOutcome(BaseModel):
+    bill_id: int
+    """The bill now: the same one, or the new draft after a corrected reading."""
+    state: str
+    hold_reasons: str = ""
+
+
+class BillReleaseInput(BaseModel):
+    tenant_id: str
+    bill_id: int

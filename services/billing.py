@@ -127,6 +127,8 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
         "unit": "m3" if fact.division == "gas" else "kWh",
         "gas": None,
         "previous_bill_number": (fact.previous_bill or {}).get("number"),
+        "tariff_name": fact.tariff_name,
+        "comparison_kwh": None if fact.comparison_kwh is None else str(fact.comparison_kwh),
     }
     consumption = advance
     if fact.division == "gas":

@@ -38,6 +38,9 @@ class ContractFacts:
     cycle_months: int
     release_limit: Decimal | None
     meter_number: str | None
+    tariff_name: str
+    comparison_kwh: Decimal | None = None
+    """Average forecast of the tenant's contracts on the same tariff: the comparable customer group."""
     readings: list[tuple[date, Reading, str | None]] = field(default_factory=list)
     """(day, reading, meter number), register readings of the location, by day."""
     prices: list[BillingPrice] = field(default_factory=list)
@@ -58,12 +61,14 @@ SELECT c.id AS contract_id, c.tenant_id, c.contract_number, c.division, c.accoun
        coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS customer_name,
        l.id AS location_id, l.malo_id, c.tariff_id, c.annual_consumption_kwh AS annual_kwh, c.supply_start,
        c.supply_end, c.billed_until, c.billing_cycle_months AS cycle_months, t.release_limit,
+       tf.name AS tariff_name,
        (SELECT m.meter_number FROM meter m WHERE m.location_id = l.id ORDER BY m.id DESC LIMIT 1) AS meter_number
 FROM contract c
 JOIN contract_account a ON a.id = c.account_id
 JOIN customer cu ON cu.id = c.customer_id
 JOIN market_location l ON l.id = c.location_id
 JOIN tenant t ON t.id = c.tenant_id
+JOIN tariff tf ON tf.id = c.tariff_id
 WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.supply_start IS NOT NULL
 """
 
@@ -77,6 +82,11 @@ ORDER BY r.at, r.id
 """
 """Register readings (not quantities, not feed-in) of the locations, by MaLo or by the meters' MeLo."""
 
+COMPARISON_SQL = """
+SELECT tariff_id, round(avg(annual_consumption_kwh)) AS kwh FROM contract
+WHERE tariff_id = ANY(:tariffs) AND supply_start IS NOT NULL GROUP BY tariff_id
+"""
+
 PRICES_SQL = """
 SELECT tariff_id, valid_from, working_price, base_price_per_year FROM tariff_price
 WHERE tariff_id = ANY(:tariffs) ORDER BY tariff_id, valid_from
@@ -88,7 +98,7 @@ WHERE location_id = ANY(:locations) ORDER BY location_id, valid_from
 """
 
 PREVIOUS_BILLS_SQL = """
-SELECT DISTINCT ON (contract_id) contract_id, details FROM bill
+SELECT DISTINCT ON (contract_id) contract_id, number, details FROM bill
 WHERE contract_id = ANY(:ids) AND state = 'booked' AND kind <> 'cancellation'
 ORDER BY contract_id, period_end DESC
 """
@@ -133,14 +143,16 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
                 valid_from=row.valid_from, working_price=row.working_price, base_price_per_year=row.base_price_per_year
             )
         )
+    comparison = {row.tariff_id: row.kwh for row in session.execute(text(COMPARISON_SQL), {"tariffs": tariffs})}
     for row in session.execute(text(CONVERSIONS_SQL), {"locations": locations}):
         for fact in by_location[row.location_id]:
             fact.conversions.append((row.valid_from, row.valid_until, row.calorific_value, row.z_number))
     for row in session.execute(text(PREVIOUS_BILLS_SQL), {"ids": ids}):
-        facts[row.contract_id].previous_bill = row.details
+        facts[row.contract_id].previous_bill = row.details | {"number": row.number}
     by_account: dict[str, list[ContractFacts]] = defaultdict(list)
     for fact in facts.values():
         fact.prices = prices[fact.tariff_id]
+        fact.comparison_kwh = comparison.get(fact.tariff_id)
         by_account[fact.account_number].append(fact)
     instalments = session.execute(text(INSTALMENTS_SQL), {"tenant": tenant_id, "accounts": list(by_account)})
     for row in instalments:

@@ -1,0 +1,124 @@
+"""Billing run ``billing-run/{tenant}/{date}``: bill every due contract in chunks, then deliver the bills.
+
+Contracts are taken in ascending id order, a page at a time, and billed by parallel chunk activities; each
+chunk commits in small batches and is skipped where already done, so a crashed worker or a restarted run
+never bills anyone twice. Held bills each get a release process with a clerk task. The ``progress`` query
+tells the CLI how far the run is; long runs continue as new with their cursor and totals.
+"""
+
+import asyncio
+from contextlib import suppress
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities
+    from models.process import (
+        BillingChunk,
+        BillingRunInput,
+        BillingTotals,
+        BillReleaseInput,
+        DeliveryPage,
+        DuePage,
+    )
+    from workflows import search
+    from workflows.bill_release import BillReleaseWorkflow
+    from workflows.common import DB_ACTIVITY
+
+CHUNK_TIMEOUT = timedelta(minutes=30)
+CHUNK_HEARTBEAT = timedelta(minutes=2)
+CHUNK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10)
+PAGES_PER_RUN = 100
+"""Pages before the history is cut by continue-as-new."""
+
+
+@workflow.defn
+class BillingRunWorkflow:
+    def __init__(self) -> None:
+        self.totals = BillingTotals()
+        self.phase = "billing"
+
+    @workflow.query
+    def progress(self) -> BillingTotals:
+        return self.totals
+
+    @workflow.query
+    def current_phase(self) -> str:
+        return self.phase
+
+    @workflow.run
+    async def run(self, request: BillingRunInput) -> BillingTotals:
+        run_id = workflow.info().workflow_id
+        self.totals = request.totals
+        workflow.upsert_search_attributes(
+            [search.TENANT.value_set(request.tenant_id), search.PROCESS_STATE.value_set("billing")]
+        )
+        if request.after_id == 0:
+            self.totals.due = await workflow.execute_activity_method(
+                BillingActivities.count_due,
+                DuePage(tenant_id=request.tenant_id, on=request.on, after_id=0, limit=0),
+                **DB_ACTIVITY,
+            )
+        after = request.after_id
+        for _ in range(PAGES_PER_RUN):
+            ids = await workflow.execute_activity_method(
+                BillingActivities.due_contracts,
+                DuePage(
+                    tenant_id=request.tenant_id,
+                    on=request.on,
+                    after_id=after,
+                    limit=request.chunk_size * request.parallel,
+                ),
+                **DB_ACTIVITY,
+            )
+            if not ids:
+                break
+            chunks = [ids[i : i + request.chunk_size] for i in range(0, len(ids), request.chunk_size)]
+            results = await asyncio.gather(
+                *(
+                    workflow.execute_activity_method(
+                        BillingActivities.bill_chunk,
+                        BillingChunk(tenant_id=request.tenant_id, run_id=run_id, on=request.on, contract_ids=chunk),
+                        start_to_close_timeout=CHUNK_TIMEOUT,
+                        heartbeat_timeout=CHUNK_HEARTBEAT,
+                        retry_policy=CHUNK_RETRY,
+                    )
+                    for chunk in chunks
+                )
+            )
+            for result in results:
+                self.totals.billed += result.billed
+                self.totals.failed += result.failed
+                self.totals.held += len(result.held_bill_ids)
+                for bill_id in result.held_bill_ids:
+                    await self._ask_for_release(request.tenant_id, bill_id)
+            after = ids[-1]
+        else:
+            workflow.continue_as_new(request.model_copy(update={"after_id": after, "totals": self.totals}))
+        self.phase = "delivering"
+        workflow.upsert_search_attributes([search.PROCESS_STATE.value_set("delivering")])
+        while delivered := await workflow.execute_activity_method(
+            BillingActivities.deliver_bills,
+            DeliveryPage(tenant_id=request.tenant_id, run_id=run_id),
+            start_to_close_timeout=CHUNK_TIMEOUT,
+            heartbeat_timeout=CHUNK_HEARTBEAT,
+            retry_policy=CHUNK_RETRY,
+        ):
+            self.totals.delivered += delivered
+        self.phase = "done"
+        workflow.upsert_search_attributes([search.PROCESS_STATE.value_set("done")])
+        return self.totals
+
+    async def _ask_for_release(self, tenant_id: str, bill_id: int) -> None:
+        """A release process per held bill; it outlives the run (a clerk may take days)."""
+        with suppress(WorkflowAlreadyStartedError):  # started by an earlier run of this billing run
+            await workflow.start_child_workflow(
+                BillReleaseWorkflow.run,
+                BillReleaseInput(tenant_id=tenant_id, bill_id=bill_id),
+                id=f"bill-release/{tenant_id}/{bill_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
