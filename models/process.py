@@ -222,6 +222,8 @@ class BillingRunInput(BaseModel):
     """The run date: contracts whose period ends by then (plus the reading window) are billed."""
     chunk_size: int = Field(default=500, ge=1, le=5000)
     parallel: int = Field(default=2, ge=1, le=16)
+    deliver: bool = True
+    """Render and deliver the bills after billing (off: the PDFs are made by a later run or on demand)."""
     after_id: int = 0
     """Where a continued run picks up (contract ids are billed in ascending order)."""
     totals: BillingTotals = Field(default_factory=BillingTotals)

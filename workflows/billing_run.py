@@ -101,12 +101,14 @@ class BillingRunWorkflow:
             workflow.continue_as_new(request.model_copy(update={"after_id": after, "totals": self.totals}))
         self.phase = "delivering"
         workflow.upsert_search_attributes([search.PROCESS_STATE.value_set("delivering")])
-        while delivered := await workflow.execute_activity_method(
-            BillingActivities.deliver_bills,
-            DeliveryPage(tenant_id=request.tenant_id, run_id=run_id),
-            start_to_close_timeout=CHUNK_TIMEOUT,
-            heartbeat_timeout=CHUNK_HEARTBEAT,
-            retry_policy=CHUNK_RETRY,
+        while request.deliver and (
+            delivered := await workflow.execute_activity_method(
+                BillingActivities.deliver_bills,
+                DeliveryPage(tenant_id=request.tenant_id, run_id=run_id),
+                start_to_close_timeout=CHUNK_TIMEOUT,
+                heartbeat_timeout=CHUNK_HEARTBEAT,
+                retry_policy=CHUNK_RETRY,
+            )
         ):
             self.totals.delivered += delivered
         self.phase = "done"
