@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from cli.admin import key_app, partner_app, tariff_app, tenant_app
+from cli.billing import billing_app
 from cli.edifact import edifact_app
 from cli.ledger import ledger_app
 from core.settings import get_settings
@@ -28,6 +29,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(edifact_app, name="edifact")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(billing_app, name="billing")
 console = Console()
 
 

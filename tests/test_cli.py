@@ -1,8 +1,9 @@
 """The operators' command on the real database and Temporal server, run in-process."""
 
+import asyncio
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,28 @@ def test_installed_command_starts() -> None:
     result = subprocess.run([bpo, "--help"], capture_output=True, text=True, timeout=60, cwd="/")
     assert result.returncode == 0, result.stderr
     assert "inbox" in result.stdout and "edifact" in result.stdout
+
+
+async def test_billing_run_command_shows_the_result_and_failures(
+    cli_env: None, engine: Engine, client: Client, settings: Settings
+) -> None:
+    from tests.test_billing import Portfolio
+    from worker import build_worker
+
+    with Session(engine, expire_on_commit=False) as session:
+        books = Portfolio(session)
+        good, bad = books.contract(), books.contract()
+        books.reading(good, date(2025, 1, 1), "0")
+        books.reading(good, date(2026, 1, 1), "3650")
+        session.commit()
+        tenant = books.tenant
+    async with build_worker(client, engine, settings):
+        result = await asyncio.to_thread(
+            runner.invoke, app, ["billing", "run", "--date", "2026-01-05", "--tenant", tenant, "--no-deliver"]
+        )
+    assert result.exit_code == 0, result.output
+    assert bad.contract_number in result.output and "no meter reading" in result.output
+    report = await asyncio.to_thread(runner.invoke, app, ["billing", "report", f"billing-run/{tenant}/2026-01-05"])
+    assert report.exit_code == 0 and "billed" in report.output and "failed" in report.output
+    refused = await asyncio.to_thread(runner.invoke, app, ["billing", "run", "--date", "5.1.2026"])
+    assert refused.exit_code != 0 and "YYYY-MM-DD" in refused.output
