@@ -73,6 +73,8 @@ class TariffPrice(SQLModel, table=True):
     valid_from: date
     working_price: Decimal = price(description="EUR per kWh, net")
     base_price_per_year: Decimal = price(description="EUR per year, net")
+    demand_price_per_kw_year: Decimal | None = price(default=None, nullable=True, description="RLM: EUR per kW")
+    concession_fee: Decimal | None = price(default=None, nullable=True, description="EUR per kWh, if shown")
 
 
 class Contract(SQLModel, table=True):
@@ -94,6 +96,7 @@ class Contract(SQLModel, table=True):
     supply_end: date | None = None
     billed_until: date | None = Field(default=None, description="end of the last billed period (exclusive)")
     billing_cycle_months: int = Field(default=12, description="12 for a yearly Turnusabrechnung, 1 for RLM")
+    metering: str = text_code(10, default="slp", description="slp (register readings) or rlm (load profile)")
     notice_period_days: int = 28
     annual_consumption_kwh: Decimal = quantity()
     previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")

@@ -26,8 +26,9 @@ from models.billing import Bill, BillingRunItem, BillKind, BillNumberRange, Bill
 from models.ledger import AccountKind, LedgerAccount
 from rules.billing import Bill as Computed
 from rules.billing import Reading, ReadingStatus, compute_bill, estimate_reading, gas_kwh, settle
+from rules.calendar import day_start
 from rules.kontierung import assign
-from services.billing_inputs import READING_WINDOW, ContractFacts, load_facts
+from services.billing_inputs import READING_WINDOW, ContractFacts, load_facts, rlm_period
 from services.chart import ensure_chart
 from services.ledger import Line, PostingRequest, net_open_items, post_many
 
@@ -59,6 +60,7 @@ class NotBillable(ValueError):
 class Draft(BaseModel):
     facts_contract_id: int
     kind: BillKind
+    period_end: date
     computed: Computed | None
     details: dict[str, Any]
     hold_reasons: list[str]
@@ -110,6 +112,8 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
         planned = start + relativedelta(months=fact.cycle_months)
         if fact.supply_end is not None and fact.supply_end <= planned:
             raise NotBillable(f"supply ends on {fact.supply_end}: the final bill covers the rest")
+    if fact.metering == "rlm":
+        return _draft_rlm(fact, on, kind)
     if planned > on + READING_WINDOW[1]:
         raise NotBillable(f"not due: the period ends on {planned}")
     first = _start_reading(fact, start)
@@ -153,10 +157,57 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
     return Draft(
         facts_contract_id=fact.contract_id,
         kind=kind,
+        period_end=last.on,
         computed=computed,
         details=details,
         hold_reasons=holds,
         instalments_requested=requested,
+    )
+
+
+def _draft_rlm(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
+    """A monthly RLM bill from the 15-minute (gas: hourly) values: energy, and the peak for the demand price."""
+    start, end = rlm_period(fact)
+    if kind is BillKind.FINAL and fact.supply_end != end:
+        raise NotBillable("the final RLM bill is the month in which supply ends")
+    if end > on:
+        raise NotBillable(f"not due: the period ends on {end}")
+    profile = fact.profile
+    interval = (
+        profile.interval_minutes if profile and profile.interval_minutes else (15 if fact.division == "strom" else 60)
+    )
+    seconds = (day_start(end, fact.division) - day_start(start, fact.division)).total_seconds()
+    expected = int(seconds // (interval * 60))
+    if profile is None or profile.values < expected:
+        raise NotBillable(
+            f"load profile of MaLo {fact.malo_id} incomplete: {profile.values if profile else 0} of {expected} values"
+        )
+    if not fact.prices:
+        raise NotBillable(f"tariff {fact.tariff_id} has no prices")
+    peak_kw = profile.peak * 60 / interval
+    energy = profile.energy.quantize(Decimal("0.001"))
+    computed = compute_bill(fact.division, start, end, energy, fact.prices, peak_kw=peak_kw)
+    settlement = settle(computed, Decimal("0.00"), fact.prices, count=1)
+    details: dict[str, Any] = {
+        "meter_number": fact.meter_number,
+        "unit": "kWh",
+        "gas": None,
+        "previous_bill_number": (fact.previous_bill or {}).get("number"),
+        "tariff_name": fact.tariff_name,
+        "comparison_kwh": None,
+        "profile": {"values": profile.values, "interval_minutes": interval, "peak_kw": str(peak_kw)},
+        "computation": computed.model_dump(mode="json"),
+        "settlement": settlement.model_dump(mode="json"),
+        "previous_year_kwh": None,
+    }
+    return Draft(
+        facts_contract_id=fact.contract_id,
+        kind=kind,
+        period_end=end,
+        computed=computed,
+        details=details,
+        hold_reasons=_plausibility(fact, computed, None),
+        instalments_requested=Decimal("0.00"),
     )
 
 
@@ -234,6 +285,7 @@ def _held_without_computation(
     return Draft(
         facts_contract_id=fact.contract_id,
         kind=kind,
+        period_end=last.on,
         computed=None,
         details={
             "readings": [first.model_dump(mode="json"), last.model_dump(mode="json")],
@@ -251,7 +303,7 @@ def _store_drafts(
     for fact, draft in drafts:
         computed = draft.computed
         settlement = draft.details.get("settlement") or {}
-        end = Reading.model_validate(draft.details["end_reading"]).on
+        end = draft.period_end
         gross = computed.gross if computed else Decimal("0.00")
         paid = Decimal(settlement.get("paid", "0.00"))
         bill = Bill(
@@ -461,20 +513,22 @@ def _record_run(session: Session, tenant_id: str, run_id: str, results: list[Bil
 DUE_SQL = """
 SELECT c.id FROM contract c
 WHERE c.tenant_id = :tenant AND c.id > :after AND c.supply_start IS NOT NULL
-  AND coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months) <= :until
+  AND coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months)
+      <= CASE WHEN c.metering = 'rlm' THEN :on ELSE :until END
   AND (c.supply_end IS NULL
        OR c.supply_end > coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months))
   AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.contract_id = c.id AND b.state = 'held')
 ORDER BY c.id LIMIT :limit
 """
-"""Contracts whose period ends by the run date (plus the reading window), oldest id first; a contract with a
+"""Contracts whose period ends by the run date (SLP: plus the reading window), by id; a contract with a
 held bill waits for the clerk, one whose supply ends within the period gets the final bill instead."""
 
 
 def due_contract_ids(session: Session, tenant_id: str, on: date, after_id: int = 0, limit: int = 1000) -> list[int]:
     """The next ``limit`` contracts due for their periodic bill, by id after ``after_id`` (keyset paging)."""
     rows = session.execute(
-        text(DUE_SQL), {"tenant": tenant_id, "after": after_id, "until": on + READING_WINDOW[1], "limit": limit}
+        text(DUE_SQL),
+        {"tenant": tenant_id, "after": after_id, "on": on, "until": on + READING_WINDOW[1], "limit": limit},
     )
     return [row.id for row in rows]
 
@@ -484,6 +538,6 @@ def count_due(session: Session, tenant_id: str, on: date) -> int:
     return int(
         session.execute(
             text(f"SELECT count(*) FROM ({inner}) due"),
-            {"tenant": tenant_id, "after": 0, "until": on + READING_WINDOW[1]},
+            {"tenant": tenant_id, "after": 0, "on": on, "until": on + READING_WINDOW[1]},
         ).scalar_one()
     )

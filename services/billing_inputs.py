@@ -3,15 +3,16 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
 from rules.billing import BillingPrice, Reading, ReadingStatus
-from rules.calendar import BERLIN
+from rules.calendar import BERLIN, day_start
 
 READING_WINDOW = (timedelta(days=42), timedelta(days=14))
 """A periodic bill takes the actual reading nearest its planned end within six weeks before or two after."""
@@ -39,6 +40,7 @@ class ContractFacts:
     release_limit: Decimal | None
     meter_number: str | None
     tariff_name: str
+    metering: str
     comparison_kwh: Decimal | None = None
     """Average forecast of the tenant's contracts on the same tariff: the comparable customer group."""
     readings: list[tuple[date, Reading, str | None]] = field(default_factory=list)
@@ -48,6 +50,8 @@ class ContractFacts:
     """Gas: (valid from, valid until, calorific value, Zustandszahl)."""
     previous_bill: dict[str, Any] | None = None
     """The last booked bill's details (its end reading starts the next period)."""
+    profile: "ProfileTotals | None" = None
+    """RLM: the load profile of the next monthly period."""
     instalments: list[tuple[date, Decimal, Decimal]] = field(default_factory=list)
     """Instalment requests of the account: (due date, amount, paid), paid = cleared by payments."""
 
@@ -61,7 +65,7 @@ SELECT c.id AS contract_id, c.tenant_id, c.contract_number, c.division, c.accoun
        coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS customer_name,
        l.id AS location_id, l.malo_id, c.tariff_id, c.annual_consumption_kwh AS annual_kwh, c.supply_start,
        c.supply_end, c.billed_until, c.billing_cycle_months AS cycle_months, t.release_limit,
-       tf.name AS tariff_name,
+       tf.name AS tariff_name, c.metering,
        (SELECT m.meter_number FROM meter m WHERE m.location_id = l.id ORDER BY m.id DESC LIMIT 1) AS meter_number
 FROM contract c
 JOIN contract_account a ON a.id = c.account_id
@@ -88,7 +92,8 @@ WHERE tariff_id = ANY(:tariffs) AND supply_start IS NOT NULL GROUP BY tariff_id
 """
 
 PRICES_SQL = """
-SELECT tariff_id, valid_from, working_price, base_price_per_year FROM tariff_price
+SELECT tariff_id, valid_from, working_price, base_price_per_year, demand_price_per_kw_year, concession_fee
+FROM tariff_price
 WHERE tariff_id = ANY(:tariffs) ORDER BY tariff_id, valid_from
 """
 
@@ -140,7 +145,11 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
     for row in session.execute(text(PRICES_SQL), {"tariffs": tariffs}):
         prices[row.tariff_id].append(
             BillingPrice(
-                valid_from=row.valid_from, working_price=row.working_price, base_price_per_year=row.base_price_per_year
+                valid_from=row.valid_from,
+                working_price=row.working_price,
+                base_price_per_year=row.base_price_per_year,
+                demand_price_per_kw_year=row.demand_price_per_kw_year,
+                concession_fee=row.concession_fee,
             )
         )
     comparison = {row.tariff_id: row.kwh for row in session.execute(text(COMPARISON_SQL), {"tariffs": tariffs})}
@@ -159,4 +168,48 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
         for fact in by_account[row.account_number]:
             if fact.division == row.division:
                 fact.instalments.append((row.due_date, row.amount, row.paid))
+    for fact in facts.values():
+        if fact.metering == "rlm":
+            since, until = rlm_period(fact)
+            fact.profile = profile_totals(
+                session, tenant_id, fact.malo_id, day_start(since, fact.division), day_start(until, fact.division)
+            )
     return facts
+
+
+def rlm_period(fact: ContractFacts) -> tuple[date, date]:
+    """The next monthly period of an RLM contract, up to its supply end."""
+    end = fact.period_start + relativedelta(months=fact.cycle_months)
+    return fact.period_start, min(end, fact.supply_end) if fact.supply_end else end
+
+
+PROFILE_SQL = """
+SELECT count(v.value) AS values, coalesce(sum(v.value), 0) AS energy, coalesce(max(v.value), 0) AS peak,
+       min(p.interval_minutes) AS interval_minutes, max(p.interval_minutes) AS max_interval
+FROM load_profile p
+CROSS JOIN LATERAL unnest(p.values) WITH ORDINALITY AS v(value, i)
+WHERE p.tenant_id = :tenant AND p.location_id = :malo AND p.start < :until AND p."end" > :since
+  AND p.start + (v.i - 1) * make_interval(mins => p.interval_minutes) >= :since
+  AND p.start + (v.i - 1) * make_interval(mins => p.interval_minutes) < :until
+"""
+"""Energy, peak and count of the load-profile values in [since, until) (overlapping deliveries: the latest
+values are what the grid operator sent last; duplicates are counted and make the profile look over-complete)."""
+
+
+@dataclass
+class ProfileTotals:
+    values: int
+    energy: Decimal
+    peak: Decimal
+    interval_minutes: int | None
+
+
+def profile_totals(session: Session, tenant_id: str, malo_id: str, since: datetime, until: datetime) -> ProfileTotals:
+    row = session.execute(
+        text(PROFILE_SQL), {"tenant": tenant_id, "malo": malo_id, "since": since, "until": until}
+    ).one()
+    if row.interval_minutes != row.max_interval:
+        raise ValueError(
+            f"load profile of MaLo {malo_id} mixes {row.interval_minutes}- and {row.max_interval}-minute values"
+        )
+    return ProfileTotals(row.values, Decimal(row.energy), Decimal(row.peak), row.interval_minutes)

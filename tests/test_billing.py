@@ -2,7 +2,7 @@
 
 import hashlib
 import threading
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,10 +10,10 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from models.billing import Bill, BillKind, BillState, GasConversion
-from models.contracts import Contract, ContractState
+from models.contracts import Contract, ContractState, Tariff, TariffPrice
 from models.messages import MarketMessage
 from models.orders import ContractOrder
-from models.readings import MeterReading
+from models.readings import LoadProfile, MeterReading
 from rules.calendar import BERLIN
 from services.bill_decisions import BillRefused, correct_reading, rebill, release
 from services.billing import Outcome, bill_contracts
@@ -292,3 +292,65 @@ def test_cancel_and_rebill_keeps_numbers_and_the_ledger_right(engine: Engine) ->
             {"d": new.posting_document_id, "a": debtor},
         ).scalar_one()
         assert open_amount(session, new_item) == new.balance
+
+
+def test_rlm_month_is_billed_from_the_load_profile_with_demand_price(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract(annual="200000", start=date(2026, 1, 1))
+        contract.metering, contract.billing_cycle_months = "rlm", 1
+        session.add(contract)
+        tariff = session.get(Tariff, contract.tariff_id)
+        assert tariff is not None
+        session.add(
+            TariffPrice(
+                tariff_id=tariff.id or 0,
+                valid_from=date(2025, 12, 1),
+                working_price=D("0.2000"),
+                base_price_per_year=D("600.00"),
+                demand_price_per_kw_year=D("120.00"),
+            )
+        )
+        malo = session.execute(
+            text("SELECT malo_id FROM market_location WHERE id = :id"), {"id": contract.location_id}
+        ).scalar_one()
+        values = [D("5.000")] * (31 * 96)
+        values[500] = D("20.000")  # the month's peak quarter hour: 80 kW
+        start = datetime(2025, 12, 31, 23, tzinfo=UTC)  # 1 January 00:00 in Berlin
+        session.add(
+            LoadProfile(
+                tenant_id=books.tenant,
+                location_id=malo,
+                obis="1-1:1.29.0",
+                start=start,
+                end=start + timedelta(days=31),
+                interval_minutes=15,
+                values=values,
+                qualities=["220"] * len(values),
+                pruefidentifikator="13025",
+                message_id=books.message_id,
+            )
+        )
+        session.flush()
+        [early] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 31), "run:0")
+        assert early.outcome is Outcome.FAILED and "not due" in early.reason
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 2, 3), "run:1")
+        assert result.outcome is Outcome.BILLED, result.reason
+        bill = session.get(Bill, result.bill_id)
+        assert bill is not None and bill.period_end == date(2026, 2, 1)
+        assert bill.consumption_kwh == D("14895")  # 2,975 x 5 + 20
+        lines = {line["kind"]: D(line["amount"]) for line in bill.details["computation"]["lines"]}
+        # 80 kW x 120 EUR/kW/a x 31/365 = 815.34; 14,895 kWh x 0.20 = 2,979.00; base 600 x 31/365 = 50.96
+        assert lines["demand_price"] == D("815.34") and lines["working_price"] == D("2979.00")
+        assert lines["base_price"] == D("50.96")
+
+
+def test_rlm_with_an_incomplete_profile_waits(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract(annual="200000", start=date(2026, 1, 1))
+        contract.metering, contract.billing_cycle_months = "rlm", 1
+        session.add(contract)
+        session.flush()
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 2, 3), "run:1")
+        assert result.outcome is Outcome.FAILED and "incomplete: 0 of 2976 values" in result.reason
