@@ -58,6 +58,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         tasks.close_task,
         tasks.escalate_task,
         ledger.close_month,
+        billing.request_instalments,
         billing.count_due,
         billing.due_contracts,
         billing.bill_chunk,

@@ -16,10 +16,12 @@ from models.process import (
     ChunkResult,
     DeliveryPage,
     DuePage,
+    InstalmentRequests,
 )
 from services import bill_decisions
 from services.billing import Outcome, bill_contracts, count_due, due_contract_ids
 from services.delivery import deliver_bill
+from services.instalments import request_due_instalments
 
 log = get_logger()
 BATCH = 100
@@ -30,6 +32,19 @@ class BillingActivities:
     def __init__(self, engine: Engine, customer_outbox: Path) -> None:
         self.engine = engine
         self.outbox = customer_outbox
+
+    @activity.defn
+    def request_instalments(self, request: InstalmentRequests) -> int:
+        """Book the instalment requests due within two weeks, in committed batches; returns how many."""
+        total = 0
+        while True:
+            with Session(self.engine) as session:
+                booked = request_due_instalments(session, request.tenant_id, request.on, limit=2000)
+                session.commit()
+            if not booked:
+                return total
+            total += booked
+            activity.heartbeat(total)
 
     @activity.defn
     def count_due(self, page: DuePage) -> int:

@@ -82,7 +82,10 @@ async def _run_all(
     return {tenant_id: await _watch(handle) for tenant_id, handle in handles.items()}
 
 
-async def _start(client: Client, task_queue: str, request: BillingRunInput) -> WorkflowHandle[BillingRunWorkflow, BillingTotals]:
+async def _start(
+    client: Client, task_queue: str, request: BillingRunInput
+) -> WorkflowHandle[BillingRunWorkflow, BillingTotals]:
+    assert request.on is not None
     workflow_id = run_id(request.tenant_id, request.on)
     try:
         return await client.start_workflow(BillingRunWorkflow.run, request, id=workflow_id, task_queue=task_queue)
@@ -154,3 +157,23 @@ def _print_failures(run: str, limit: int) -> None:
         for failure in failures:
             table.add_row(failure.contract_number, failure.reason)
         console.print(table)
+
+
+@billing_app.command("schedule")
+def schedule_command(
+    tenant: Annotated[str, typer.Option(help="tenant id")],
+    hour: Annotated[int, typer.Option(help="hour, Berlin time")] = 4,
+) -> None:
+    """Create the daily Temporal schedule of the billing run (instalment requests, due bills, delivery)."""
+    from core.temporal import connect
+    from services.schedules import schedule_billing_run
+
+    async def create() -> str:
+        settings = get_settings()
+        return await schedule_billing_run(await connect(settings), settings.task_queue, tenant, hour)
+
+    try:
+        schedule_id = asyncio.run(create())
+    except ValueError as refused:
+        raise typer.BadParameter(str(refused), param_hint="--hour") from refused
+    console.print(f"schedule {schedule_id}: daily at {hour:02d}:00 Europe/Berlin")

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import instant, money, price, quantity, text_code, utcnow
@@ -120,6 +120,7 @@ class BudgetPlan(SQLModel, table=True):
     annual_vat: Decimal = money()
     annual_gross: Decimal = money()
     instalment: Decimal = money()
+    ended_on: date | None = Field(default=None, description="replaced by a newer plan: no requests due from then")
     created_at: datetime = instant(default_factory=utcnow)
 
 
@@ -131,3 +132,8 @@ class BudgetInstalment(SQLModel, table=True):
     plan_id: int = Field(foreign_key="budget_plan.id", index=True)
     due_date: date
     amount: Decimal = money()
+    posting_document_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("posting_document.id"), nullable=True),
+        description="the instalment request booked for it",
+    )

@@ -205,6 +205,8 @@ class MonthCloseInput(BaseModel):
 class BillingTotals(BaseModel):
     """Progress and result of a billing run."""
 
+    instalments: int = 0
+    """Instalment requests booked (they are due within two weeks)."""
     due: int = 0
     billed: int = 0
     held: int = 0
@@ -218,8 +220,9 @@ class BillingTotals(BaseModel):
 
 class BillingRunInput(BaseModel):
     tenant_id: str
-    on: date
-    """The run date: contracts whose period ends by then (plus the reading window) are billed."""
+    on: date | None = None
+    """The run date: contracts whose period ends by then (plus the reading window) are billed; empty: the day
+    the schedule started the run (Berlin)."""
     chunk_size: int = Field(default=500, ge=1, le=5000)
     parallel: int = Field(default=2, ge=1, le=16)
     deliver: bool = True
@@ -227,6 +230,11 @@ class BillingRunInput(BaseModel):
     after_id: int = 0
     """Where a continued run picks up (contract ids are billed in ascending order)."""
     totals: BillingTotals = Field(default_factory=BillingTotals)
+
+
+class InstalmentRequests(BaseModel):
+    tenant_id: str
+    on: date
 
 
 class DuePage(BaseModel):

@@ -23,13 +23,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from models.billing import Bill, BillingRunItem, BillKind, BillNumberRange, BillState
-from models.ledger import AccountKind, LedgerAccount
 from rules.billing import Bill as Computed
 from rules.billing import Reading, ReadingStatus, compute_bill, estimate_reading, gas_kwh, settle
 from rules.calendar import day_start
 from rules.kontierung import assign
 from services.billing_inputs import READING_WINDOW, ContractFacts, load_facts, rlm_period
-from services.chart import ensure_chart
+from services.chart import debtor_accounts, ensure_chart
+from services.instalments import renew_plans
 from services.ledger import Line, PostingRequest, net_open_items, post_many
 
 PAYMENT_TERM = timedelta(days=17)
@@ -338,7 +338,7 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     if not bills:
         return
     numbers = take_bill_numbers(session, tenant_id, on.year, len(bills))
-    debtors = _debtor_accounts(session, tenant_id, bills)
+    debtors = debtor_accounts(session, tenant_id, [bill.contract_id for bill in bills])
     requests = []
     for bill, number in zip(bills, numbers, strict=True):
         bill.number = number
@@ -350,6 +350,7 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     for bill in bills:
         bill.posting_document_id = by_key[f"bill:{bill.id}"]
     net_open_items(session, sorted(set(debtors.values())), on)
+    renew_plans(session, bills, on)
     session.execute(
         text(
             "UPDATE contract SET billed_until = b.period_end FROM bill b"
@@ -373,55 +374,6 @@ def take_bill_numbers(session: Session, tenant_id: str, year: int, count: int) -
         {"count": count, "tenant": tenant_id, "year": year},
     ).scalar_one()
     return [f"{year}-{n:07d}" for n in range(last - count + 1, last + 1)]
-
-
-def _debtor_accounts(session: Session, tenant_id: str, bills: Sequence[Bill]) -> dict[int, int]:
-    """Contract id -> the debtor account of its contract account in its division, created on first use."""
-    rows = session.execute(
-        text(
-            """
-            SELECT c.id AS contract_id, c.division, a.account_number,
-                   coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS name
-            FROM contract c JOIN contract_account a ON a.id = c.account_id JOIN customer cu ON cu.id = c.customer_id
-            WHERE c.id = ANY(:ids)
-            """
-        ),
-        {"ids": list({bill.contract_id for bill in bills})},
-    ).all()
-    wanted = {(row.division, row.account_number): row.name for row in rows}
-    session.execute(
-        insert(LedgerAccount)
-        .values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "division": division,
-                    "kind": AccountKind.DEBTOR,
-                    "number": number,
-                    "name": name,
-                    "created_at": datetime.now(UTC),
-                }
-                for (division, number), name in wanted.items()
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
-    )
-    accounts = {
-        (account.division, account.number): account
-        for account in session.exec(
-            select(LedgerAccount).where(
-                LedgerAccount.tenant_id == tenant_id,
-                col(LedgerAccount.number).in_([number for _, number in wanted]),
-            )
-        )
-    }
-    result = {}
-    for row in rows:
-        account = accounts[(row.division, row.account_number)]
-        if account.kind != AccountKind.DEBTOR or account.id is None:
-            raise NotBillable(f"ledger account {row.account_number} of {row.division} is not a debtor account")
-        result[row.contract_id] = account.id
-    return result
 
 
 def _postings(session: Session, tenant_id: str, bill: Bill, debtor: int, on: date) -> list[PostingRequest]:

@@ -1,10 +1,12 @@
 """A tenant's chart of accounts per division, and booking a business event through the account assignment."""
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.ledger import AccountKind, LedgerAccount
 from rules.kontierung import DEFAULT_CHART, PARTY, assign
@@ -102,3 +104,52 @@ def book(
             lines=lines,
         ),
     )
+
+
+def debtor_accounts(session: Session, tenant_id: str, contract_ids: Sequence[int]) -> dict[int, int]:
+    """Contract id -> the debtor account of its contract account in its division, created on first use."""
+    rows = session.execute(
+        text(
+            """
+            SELECT c.id AS contract_id, c.division, a.account_number,
+                   coalesce(nullif(cu.company, ''), trim(cu.first_name || ' ' || cu.last_name)) AS name
+            FROM contract c JOIN contract_account a ON a.id = c.account_id JOIN customer cu ON cu.id = c.customer_id
+            WHERE c.id = ANY(:ids)
+            """
+        ),
+        {"ids": list(set(contract_ids))},
+    ).all()
+    wanted = {(row.division, row.account_number): row.name for row in rows}
+    session.execute(
+        insert(LedgerAccount)
+        .values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "division": division,
+                    "kind": AccountKind.DEBTOR,
+                    "number": number,
+                    "name": name,
+                    "created_at": datetime.now(UTC),
+                }
+                for (division, number), name in wanted.items()
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "division", "number"])
+    )
+    accounts = {
+        (account.division, account.number): account
+        for account in session.exec(
+            select(LedgerAccount).where(
+                LedgerAccount.tenant_id == tenant_id,
+                col(LedgerAccount.number).in_([number for _, number in wanted]),
+            )
+        )
+    }
+    result = {}
+    for row in rows:
+        account = accounts[(row.division, row.account_number)]
+        if account.kind != AccountKind.DEBTOR or account.id is None:
+            raise ValueError(f"ledger account {row.account_number} of {row.division} is not a debtor account")
+        result[row.contract_id] = account.id
+    return result

@@ -15,7 +15,8 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from models.process import MonthCloseInput
+from models.process import BillingRunInput, MonthCloseInput
+from workflows.billing_run import BillingRunWorkflow
 from workflows.month_close import MonthCloseWorkflow
 
 
@@ -44,6 +45,33 @@ async def schedule_month_close(client: Client, task_queue: str, tenant_id: str, 
             time_zone_name="Europe/Berlin",
         ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=3)),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule)
+    return schedule_id
+
+
+def billing_run_schedule_id(tenant_id: str) -> str:
+    return f"billing-run/{tenant_id}"
+
+
+async def schedule_billing_run(client: Client, task_queue: str, tenant_id: str, hour: int = 4) -> str:
+    """Run billing every day at ``hour`` (Berlin): instalment requests, due bills, delivery."""
+    if not 0 <= hour <= 23 or hour == 2:
+        raise ValueError("an hour outside 02:00-03:00 (the clock changes then)")
+    schedule_id = billing_run_schedule_id(tenant_id)
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            BillingRunWorkflow.run,
+            BillingRunInput(tenant_id=tenant_id),
+            id=f"billing-run/{tenant_id}/scheduled",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(0)])],
+            time_zone_name="Europe/Berlin",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(schedule_id, schedule)

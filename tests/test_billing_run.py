@@ -1,16 +1,19 @@
 """The billing run and the release of a held bill, end to end on the Temporal dev server and PostgreSQL."""
 
-from datetime import date
+import asyncio
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionExecutionStartWorkflow
 
 from core.settings import Settings
 from models.billing import Bill, BillingRunItem, BillState
+from models.contracts import BudgetInstalment, BudgetPlan
 from models.process import BillingRunInput, BillReleaseInput, TaskDecision
 from models.tasks import Task
+from rules.calendar import BERLIN
 from services.billing import bill_contracts
 from tests.flow import eventually
 from tests.test_billing import Portfolio
@@ -129,3 +132,46 @@ async def test_release_refuses_a_reading_correction_without_value(
         )
         outcome = await handle.result()
         assert outcome.state == "booked" and outcome.bill_id != held.bill_id
+
+
+async def test_daily_schedule_runs_billing_for_its_day(engine: Engine, client: Client, settings: Settings) -> None:
+    from services.schedules import schedule_billing_run
+
+    with Session(engine, expire_on_commit=False) as session:
+        books = Portfolio(session)
+        contract = books.contract()
+        plan = BudgetPlan(
+            tenant_id=books.tenant,
+            contract_id=contract.id or 0,
+            business_key=f"plan:{contract.id}",
+            valid_from=date(2025, 1, 1),
+            annual_net=D("100.84"),
+            annual_vat=D("19.16"),
+            annual_gross=D("120.00"),
+            instalment=D("10.00"),
+        )
+        session.add(plan)
+        session.flush()
+        due = datetime.now(BERLIN).date() + timedelta(days=3)
+        session.add(BudgetInstalment(plan_id=plan.id or 0, due_date=due, amount=D("10.00")))
+        session.commit()
+    schedule_id = await schedule_billing_run(client, settings.task_queue, books.tenant)
+    handle = client.get_schedule_handle(schedule_id)
+    try:
+        async with build_worker(client, engine, settings):
+            await handle.trigger()
+
+            for _ in range(100):
+                actions = (await handle.describe()).info.recent_actions
+                if actions:
+                    break
+                await asyncio.sleep(0.1)
+            action = actions[0].action
+            assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+            workflow_id = action.workflow_id
+            totals = await client.get_workflow_handle_for(BillingRunWorkflow.run, workflow_id).result()
+    finally:
+        await handle.delete()
+    # the run day is today: the instalment due in three days is requested; the contract (supplied since
+    # January 2025, no readings) is due and reported as not billable
+    assert (totals.instalments, totals.due, totals.failed) == (1, 1, 1)

@@ -1,4 +1,5 @@
-"""Billing run ``billing-run/{tenant}/{date}``: bill every due contract in chunks, then deliver the bills.
+"""Billing run ``billing-run/{tenant}/{date}``: request due instalments, bill every due contract in chunks,
+then deliver the bills. A daily schedule runs it (``billing-run/{tenant}``).
 
 Contracts are taken in ascending id order, a page at a time, and billed by parallel chunk activities; each
 chunk commits in small batches and is skipped where already done, so a crashed worker or a restarted run
@@ -11,7 +12,7 @@ from contextlib import suppress
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -24,7 +25,9 @@ with workflow.unsafe.imports_passed_through():
         BillReleaseInput,
         DeliveryPage,
         DuePage,
+        InstalmentRequests,
     )
+    from rules.calendar import BERLIN
     from workflows import search
     from workflows.bill_release import BillReleaseWorkflow
     from workflows.common import DB_ACTIVITY
@@ -32,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
 CHUNK_TIMEOUT = timedelta(minutes=30)
 CHUNK_HEARTBEAT = timedelta(minutes=2)
 CHUNK_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10)
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 PAGES_PER_RUN = 100
 """Pages before the history is cut by continue-as-new."""
 
@@ -53,14 +57,28 @@ class BillingRunWorkflow:
     @workflow.run
     async def run(self, request: BillingRunInput) -> BillingTotals:
         run_id = workflow.info().workflow_id
+        if request.on is None:
+            started = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+            request = request.model_copy(update={"on": started.astimezone(BERLIN).date()})
+        on = request.on
+        assert on is not None
         self.totals = request.totals
         workflow.upsert_search_attributes(
             [search.TENANT.value_set(request.tenant_id), search.PROCESS_STATE.value_set("billing")]
         )
         if request.after_id == 0:
+            self.phase = "instalments"
+            self.totals.instalments = await workflow.execute_activity_method(
+                BillingActivities.request_instalments,
+                InstalmentRequests(tenant_id=request.tenant_id, on=on),
+                start_to_close_timeout=CHUNK_TIMEOUT,
+                heartbeat_timeout=CHUNK_HEARTBEAT,
+                retry_policy=CHUNK_RETRY,
+            )
+            self.phase = "billing"
             self.totals.due = await workflow.execute_activity_method(
                 BillingActivities.count_due,
-                DuePage(tenant_id=request.tenant_id, on=request.on, after_id=0, limit=0),
+                DuePage(tenant_id=request.tenant_id, on=on, after_id=0, limit=0),
                 **DB_ACTIVITY,
             )
         after = request.after_id
@@ -69,7 +87,7 @@ class BillingRunWorkflow:
                 BillingActivities.due_contracts,
                 DuePage(
                     tenant_id=request.tenant_id,
-                    on=request.on,
+                    on=on,
                     after_id=after,
                     limit=request.chunk_size * request.parallel,
                 ),
@@ -82,7 +100,7 @@ class BillingRunWorkflow:
                 *(
                     workflow.execute_activity_method(
                         BillingActivities.bill_chunk,
-                        BillingChunk(tenant_id=request.tenant_id, run_id=run_id, on=request.on, contract_ids=chunk),
+                        BillingChunk(tenant_id=request.tenant_id, run_id=run_id, on=on, contract_ids=chunk),
                         start_to_close_timeout=CHUNK_TIMEOUT,
                         heartbeat_timeout=CHUNK_HEARTBEAT,
                         retry_policy=CHUNK_RETRY,
