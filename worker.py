@@ -41,7 +41,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     market = MarketActivities(engine, transport)
     tasks = TaskActivities(engine)
     ledger = LedgerActivities(engine)
-    billing = BillingActivities(engine, settings.customer_outbox_path)
+    billing = BillingActivities(engine, settings.customer_outbox_path, transport)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -59,6 +59,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         tasks.escalate_task,
         ledger.close_month,
         billing.request_instalments,
+        billing.request_readings,
         billing.count_due,
         billing.due_contracts,
         billing.bill_chunk,

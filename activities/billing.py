@@ -16,12 +16,13 @@ from models.process import (
     ChunkResult,
     DeliveryPage,
     DuePage,
-    InstalmentRequests,
+    TenantDay,
 )
 from services import bill_decisions
 from services.billing import Outcome, bill_contracts, count_due, due_contract_ids
 from services.delivery import deliver_bill
 from services.instalments import request_due_instalments
+from services.reading_requests import Transport, queue_reading_requests, send_queued_requests
 
 log = get_logger()
 BATCH = 100
@@ -29,12 +30,30 @@ BATCH = 100
 
 
 class BillingActivities:
-    def __init__(self, engine: Engine, customer_outbox: Path) -> None:
+    def __init__(self, engine: Engine, customer_outbox: Path, transport: Transport) -> None:
         self.engine = engine
         self.outbox = customer_outbox
+        self.transport = transport
 
     @activity.defn
-    def request_instalments(self, request: InstalmentRequests) -> int:
+    def request_readings(self, request: TenantDay) -> int:
+        """Ask the metering operators for the readings missing for due bills (ORDERS 17102), each once."""
+        total = 0
+        while True:
+            with Session(self.engine) as session:
+                queued = queue_reading_requests(session, request.tenant_id, request.on)
+                session.commit()
+            total += queued
+            if not queued:
+                break
+            activity.heartbeat(total)
+        with Session(self.engine) as session:
+            send_queued_requests(session, request.tenant_id, self.transport)
+            session.commit()
+        return total
+
+    @activity.defn
+    def request_instalments(self, request: TenantDay) -> int:
         """Book the instalment requests due within two weeks, in committed batches; returns how many."""
         total = 0
         while True:

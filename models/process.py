@@ -207,6 +207,8 @@ class BillingTotals(BaseModel):
 
     instalments: int = 0
     """Instalment requests booked (they are due within two weeks)."""
+    reading_requests: int = 0
+    """Missing readings asked of the metering operator (ORDERS 17102)."""
     due: int = 0
     billed: int = 0
     held: int = 0
@@ -232,7 +234,9 @@ class BillingRunInput(BaseModel):
     totals: BillingTotals = Field(default_factory=BillingTotals)
 
 
-class InstalmentRequests(BaseModel):
+class TenantDay(BaseModel):
+    """Daily work of a tenant (instalment requests, reading requests) as of a day."""
+
     tenant_id: str
     on: date
 

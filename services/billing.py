@@ -114,10 +114,10 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
             raise NotBillable(f"supply ends on {fact.supply_end}: the final bill covers the rest")
     if fact.metering == "rlm":
         return _draft_rlm(fact, on, kind)
-    if planned > on + READING_WINDOW[1]:
+    if planned - READING_WINDOW[0] > on:
         raise NotBillable(f"not due: the period ends on {planned}")
     first = _start_reading(fact, start)
-    last = _end_reading(fact, first, planned, exact=kind is BillKind.FINAL)
+    last = _end_reading(fact, first, planned, on, exact=kind is BillKind.FINAL)
     holds: list[str] = []
     meters = {meter for day, _, meter in fact.readings if day in (first.on, last.on) and meter}
     if len(meters) > 1:
@@ -221,19 +221,22 @@ def _start_reading(fact: ContractFacts, start: date) -> Reading:
     raise NotBillable(f"no meter reading on {start} (start of the period) for MaLo {fact.malo_id}")
 
 
-def _end_reading(fact: ContractFacts, first: Reading, planned: date, *, exact: bool) -> Reading:
-    """The reading nearest the planned end (on the day for a final bill), else an estimate on the planned day."""
+def _end_reading(fact: ContractFacts, first: Reading, planned: date, on: date, *, exact: bool) -> Reading:
+    """The reading nearest the planned end (on the day for a final bill); without one, two weeks after the
+    planned end an estimate on the planned day."""
     before, after = READING_WINDOW
     candidates = [
         reading
         for day, reading in _by_day(fact).items()
-        if day > first.on and (day == planned if exact else planned - before <= day <= planned + after)
+        if first.on < day <= on and (day == planned if exact else planned - before <= day <= planned + after)
     ]
     if candidates:
         actual = [r for r in candidates if r.status is ReadingStatus.ACTUAL] or candidates
         return min(actual, key=lambda r: (abs((r.on - planned).days), r.on))
     if exact:
         raise NotBillable(f"no final meter reading on {planned} for MaLo {fact.malo_id}")
+    if on < planned + after:
+        raise NotBillable(f"waiting for the meter reading of {planned} until {planned + after}, then estimated")
     history = _history(fact)
     forecast = fact.annual_kwh
     if fact.division == "gas" and history is None:
@@ -464,24 +467,39 @@ def _record_run(session: Session, tenant_id: str, run_id: str, results: list[Bil
 
 DUE_SQL = """
 SELECT c.id FROM contract c
+JOIN market_location l ON l.id = c.location_id
+CROSS JOIN LATERAL (
+    SELECT (coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months))::date AS planned
+) p
 WHERE c.tenant_id = :tenant AND c.id > :after AND c.supply_start IS NOT NULL
-  AND coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months)
-      <= CASE WHEN c.metering = 'rlm' THEN :on ELSE :until END
-  AND (c.supply_end IS NULL
-       OR c.supply_end > coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months))
+  AND (c.supply_end IS NULL OR c.supply_end > p.planned)
   AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.contract_id = c.id AND b.state = 'held')
+  AND CASE WHEN c.metering = 'rlm' THEN p.planned <= :on
+      ELSE p.planned + :grace <= :on OR (p.planned - :before <= :on AND EXISTS (
+          SELECT 1 FROM meter_reading r
+          WHERE r.tenant_id = c.tenant_id AND r.period_start IS NULL
+            AND (r.location_id = l.malo_id
+                 OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
+            AND r.at >= (p.planned - :before - 1)::timestamptz
+            AND r.at < (least(p.planned + :grace, :on) + 2)::timestamptz
+            AND (r.at AT TIME ZONE 'Europe/Berlin')::date
+                BETWEEN p.planned - :before AND least(p.planned + :grace, :on)))
+  END
 ORDER BY c.id LIMIT :limit
 """
-"""Contracts whose period ends by the run date (SLP: plus the reading window), by id; a contract with a
-held bill waits for the clerk, one whose supply ends within the period gets the final bill instead."""
+"""Contracts to bill on the run date, by id. SLP: the reading of the period end is there (six weeks before to
+two weeks after the planned end), or those two weeks have passed (the reading is then estimated). RLM: the
+month is over. A contract with a held bill waits for the clerk; one whose supply ends within the period gets
+the final bill instead."""
+
+
+def _due_params(tenant_id: str, on: date) -> dict[str, object]:
+    return {"tenant": tenant_id, "on": on, "grace": READING_WINDOW[1].days, "before": READING_WINDOW[0].days}
 
 
 def due_contract_ids(session: Session, tenant_id: str, on: date, after_id: int = 0, limit: int = 1000) -> list[int]:
     """The next ``limit`` contracts due for their periodic bill, by id after ``after_id`` (keyset paging)."""
-    rows = session.execute(
-        text(DUE_SQL),
-        {"tenant": tenant_id, "after": after_id, "on": on, "until": on + READING_WINDOW[1], "limit": limit},
-    )
+    rows = session.execute(text(DUE_SQL), _due_params(tenant_id, on) | {"after": after_id, "limit": limit})
     return [row.id for row in rows]
 
 
@@ -490,6 +508,6 @@ def count_due(session: Session, tenant_id: str, on: date) -> int:
     return int(
         session.execute(
             text(f"SELECT count(*) FROM ({inner}) due"),
-            {"tenant": tenant_id, "after": 0, "on": on, "until": on + READING_WINDOW[1]},
+            _due_params(tenant_id, on) | {"after": 0},
         ).scalar_one()
     )

@@ -4,11 +4,15 @@ import hashlib
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from activities.market import DropFolderTransport
+from edifact.envelope import parse_interchange
+from edifact.orders import parse_orders
 from models.billing import Bill, BillKind, BillState, GasConversion
 from models.contracts import Contract, ContractState, Tariff, TariffPrice
 from models.messages import MarketMessage
@@ -20,6 +24,7 @@ from services.billing import Outcome, bill_contracts
 from services.chart import book, party_account
 from services.intake import intake
 from services.ledger import balance, open_amount, open_items_total
+from services.reading_requests import queue_reading_requests, send_queued_requests
 from tests.factories import World
 
 D = Decimal
@@ -149,7 +154,9 @@ def test_missing_reading_is_estimated_and_marked(engine: Engine) -> None:
         books = Portfolio(session)
         contract = books.contract(annual="3650")
         books.reading(contract, date(2025, 1, 1), "500")
-        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 2), "run:1")
+        [waiting] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 2), "run:0")
+        assert "waiting for the meter reading of 2026-01-01 until 2026-01-15" in waiting.reason
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 15), "run:1")
         bill = session.get(Bill, result.bill_id)
         assert bill is not None and bill.estimated and bill.period_end == date(2026, 1, 1)
         assert bill.consumption_kwh == D("3650")
@@ -354,3 +361,26 @@ def test_rlm_with_an_incomplete_profile_waits(engine: Engine) -> None:
         session.flush()
         [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 2, 3), "run:1")
         assert result.outcome is Outcome.FAILED and "incomplete: 0 of 2976 values" in result.reason
+
+
+def test_missing_reading_is_requested_once_from_the_metering_operator(engine: Engine, tmp_path: Path) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract()
+        books.reading(contract, date(2025, 1, 1), "0")
+        assert queue_reading_requests(session, books.tenant, date(2026, 1, 3)) == 0  # the MSB has three days
+        assert queue_reading_requests(session, books.tenant, date(2026, 1, 5)) == 1
+        assert queue_reading_requests(session, books.tenant, date(2026, 1, 6)) == 0  # asked once
+        assert send_queued_requests(session, books.tenant, DropFolderTransport(tmp_path)) == 1
+        [sent] = list(tmp_path.rglob("*.edi"))
+        interchange = parse_interchange(sent.read_bytes())
+        [message] = interchange.messages
+        orders = parse_orders(message)
+        malo = session.execute(
+            text("SELECT malo_id FROM market_location WHERE id = :id"), {"id": contract.location_id}
+        ).scalar_one()
+        assert orders.pruefidentifikator == "17102" and orders.location_id == malo
+        assert orders.receiver == books.world.grid_operator.id
+        assert orders.period_start == datetime(2026, 1, 1, tzinfo=BERLIN)
+        stored = session.exec(select(MarketMessage).where(MarketMessage.message_type == "ORDERS")).all()
+        assert [m.state for m in stored if m.tenant_id == books.tenant] == ["sent"]

@@ -126,6 +126,7 @@ async def test_billing_run_command_shows_the_result_and_failures(
         good, bad = books.contract(), books.contract()
         books.reading(good, date(2025, 1, 1), "0")
         books.reading(good, date(2026, 1, 1), "3650")
+        books.reading(bad, date(2026, 1, 1), "3650")  # but no reading at the start of supply
         session.commit()
         tenant = books.tenant
     async with build_worker(client, engine, settings):

@@ -1,5 +1,5 @@
-"""Billing run ``billing-run/{tenant}/{date}``: request due instalments, bill every due contract in chunks,
-then deliver the bills. A daily schedule runs it (``billing-run/{tenant}``).
+"""Billing run ``billing-run/{tenant}/{date}``: request due instalments and missing readings, bill every due
+contract in chunks, then deliver the bills. A daily schedule runs it (``billing-run/{tenant}``).
 
 Contracts are taken in ascending id order, a page at a time, and billed by parallel chunk activities; each
 chunk commits in small batches and is skipped where already done, so a crashed worker or a restarted run
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         BillReleaseInput,
         DeliveryPage,
         DuePage,
-        InstalmentRequests,
+        TenantDay,
     )
     from rules.calendar import BERLIN
     from workflows import search
@@ -70,7 +70,15 @@ class BillingRunWorkflow:
             self.phase = "instalments"
             self.totals.instalments = await workflow.execute_activity_method(
                 BillingActivities.request_instalments,
-                InstalmentRequests(tenant_id=request.tenant_id, on=on),
+                TenantDay(tenant_id=request.tenant_id, on=on),
+                start_to_close_timeout=CHUNK_TIMEOUT,
+                heartbeat_timeout=CHUNK_HEARTBEAT,
+                retry_policy=CHUNK_RETRY,
+            )
+            self.phase = "reading requests"
+            self.totals.reading_requests = await workflow.execute_activity_method(
+                BillingActivities.request_readings,
+                TenantDay(tenant_id=request.tenant_id, on=on),
                 start_to_close_timeout=CHUNK_TIMEOUT,
                 heartbeat_timeout=CHUNK_HEARTBEAT,
                 retry_policy=CHUNK_RETRY,

@@ -1,0 +1,149 @@
+"""Asking the metering operator for a missing reading (ORDERS 17102 Anfrage von Werten) in time for the bill.
+
+Three days after a period's planned end without a reading, the request goes out once per contract and period.
+The grid operator is addressed as the metering operator (the engine knows no other one yet). If the reading
+still does not come, the bill is estimated two weeks after the planned end (see services.billing).
+"""
+
+import hashlib
+import uuid
+from datetime import date, timedelta
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, select
+
+from edifact.envelope import Party, serialize_interchange
+from edifact.orders import OrdersMessage, OrdersPosition, orders_interchange
+from models.base import utcnow
+from models.messages import Direction, MarketMessage, MessageState
+from rules.calendar import day_start
+from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
+from services.billing_inputs import READING_WINDOW
+
+ASK_AFTER = timedelta(days=3)
+
+MISSING_SQL = """
+SELECT c.id AS contract_id, c.division, l.malo_id, l.grid_operator_id, p.planned,
+       (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id AND m.melo_id IS NOT NULL ORDER BY m.id DESC LIMIT 1)
+           AS melo_id,
+       CASE WHEN c.division = 'gas' THEN t.gas_market_partner_id ELSE t.market_partner_id END AS sender
+FROM contract c
+JOIN market_location l ON l.id = c.location_id
+JOIN tenant t ON t.id = c.tenant_id
+CROSS JOIN LATERAL (
+    SELECT (coalesce(c.billed_until, c.supply_start) + make_interval(months => c.billing_cycle_months))::date AS planned
+) p
+WHERE c.tenant_id = :tenant AND c.supply_start IS NOT NULL AND c.metering = 'slp'
+  AND p.planned + :ask_after <= :on AND :on < p.planned + :grace
+  AND (c.supply_end IS NULL OR c.supply_end > p.planned)
+  AND NOT EXISTS (
+      SELECT 1 FROM meter_reading r
+      WHERE r.tenant_id = c.tenant_id AND r.period_start IS NULL
+        AND (r.location_id = l.malo_id
+             OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
+        AND r.at >= (p.planned - :before - 1)::timestamptz AND r.at < (p.planned + :grace + 2)::timestamptz)
+  AND NOT EXISTS (
+      SELECT 1 FROM market_message mm
+      WHERE mm.business_key = 'orders-17102:' || c.id || ':' || p.planned)
+ORDER BY c.id
+LIMIT :limit
+"""
+
+
+class Transport(Protocol):
+    def send(self, tenant_id: str, receiver: str, reference: str, raw: bytes) -> object: ...
+
+
+def queue_reading_requests(session: Session, tenant_id: str, on: date, limit: int = 1000) -> int:
+    """Store ORDERS 17102 for the readings still missing, queued for sending; returns how many (call until 0)."""
+    rows = session.execute(
+        text(MISSING_SQL),
+        {
+            "tenant": tenant_id,
+            "on": on,
+            "ask_after": ASK_AFTER.days,
+            "grace": READING_WINDOW[1].days,
+            "before": READING_WINDOW[0].days,
+            "limit": limit,
+        },
+    ).all()
+    for row in rows:
+        if not row.sender:
+            continue  # a tenant without a code number for the division cannot ask; billing estimates later
+        now = utcnow().replace(second=0, microsecond=0)
+        message = OrdersMessage(
+            pruefidentifikator="17102",
+            message_reference=_reference(14),
+            category="7",
+            product="Z12",
+            document_number=_reference(20),
+            document_date=now,
+            sender=row.sender,
+            receiver=row.grid_operator_id,
+            sender_code_list=NAD_CODE_LIST[row.division],
+            receiver_code_list=NAD_CODE_LIST[row.division],
+            location_id=row.melo_id or row.malo_id,
+            positions=[
+                OrdersPosition(
+                    period_start=day_start(row.planned, row.division),
+                    period_end=day_start(row.planned + timedelta(days=1), row.division),
+                )
+            ],
+        )
+        reference = _reference(14)
+        qualifier = UNB_QUALIFIER[row.division]
+        raw = serialize_interchange(
+            orders_interchange(
+                [message],
+                sender=Party(id=row.sender, qualifier=qualifier),
+                receiver=Party(id=row.grid_operator_id, qualifier=qualifier),
+                reference=reference,
+                prepared_at=now,
+            )
+        )
+        session.execute(
+            insert(MarketMessage)
+            .values(
+                tenant_id=tenant_id,
+                direction=Direction.OUTBOUND,
+                state=MessageState.QUEUED,
+                business_key=f"orders-17102:{row.contract_id}:{row.planned}",
+                message_type="ORDERS",
+                pruefidentifikator="17102",
+                sender=row.sender,
+                receiver=row.grid_operator_id,
+                interchange_ref=reference,
+                document_number=message.document_number,
+                malo_id=row.malo_id,
+                raw=raw,
+                sha256=hashlib.sha256(raw).hexdigest(),
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["business_key"])
+        )
+    return len(rows)
+
+
+def send_queued_requests(session: Session, tenant_id: str, transport: Transport) -> int:
+    """Hand the queued ORDERS to the transport and mark them sent; a retry resends (the file name is the same)."""
+    queued = session.exec(
+        select(MarketMessage).where(
+            MarketMessage.tenant_id == tenant_id,
+            MarketMessage.direction == Direction.OUTBOUND,
+            MarketMessage.message_type == "ORDERS",
+            MarketMessage.state == MessageState.QUEUED,
+        )
+    ).all()
+    for message in queued:
+        assert message.receiver and message.interchange_ref
+        transport.send(tenant_id, message.receiver, message.interchange_ref, message.raw)
+        message.state, message.processed_at = MessageState.SENT, utcnow()
+        session.add(message)
+    session.flush()
+    return len(queued)
+
+
+def _reference(length: int) -> str:
+    return uuid.uuid4().hex.upper()[:length]
