@@ -63,6 +63,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         billing.count_due,
         billing.due_contracts,
         billing.bill_chunk,
+        billing.final_bill,
         billing.deliver_bills,
         billing.deliver_bill,
         billing.release_bill,

@@ -8,7 +8,7 @@ from temporalio import activity
 
 from activities.errors import business_error
 from core.logging import get_logger
-from models.billing import Bill
+from models.billing import Bill, BillKind
 from models.process import (
     BillDecisionInput,
     BillDecisionOutcome,
@@ -16,10 +16,11 @@ from models.process import (
     ChunkResult,
     DeliveryPage,
     DuePage,
+    FinalBillRequest,
     TenantDay,
 )
 from services import bill_decisions
-from services.billing import Outcome, bill_contracts, count_due, due_contract_ids
+from services.billing import BillingResult, Outcome, bill_contracts, count_due, due_contract_ids
 from services.delivery import deliver_bill
 from services.instalments import request_due_instalments
 from services.reading_requests import Transport, queue_reading_requests, send_queued_requests
@@ -93,6 +94,23 @@ class BillingActivities:
                     result.failed += 1
             activity.heartbeat(start + BATCH)
         log.info("billing chunk", run=chunk.run_id, contracts=len(ids), billed=result.billed, failed=result.failed)
+        return result
+
+    @activity.defn
+    def final_bill(self, request: FinalBillRequest) -> BillingResult:
+        """The final bill once the final reading is there (the supply-end process calls it); once per contract."""
+        with Session(self.engine) as session:
+            [result] = bill_contracts(
+                session,
+                request.tenant_id,
+                [request.contract_id],
+                request.on,
+                f"final:{request.contract_id}",
+                BillKind.FINAL,
+            )
+            session.commit()
+        if result.outcome is Outcome.BILLED and result.bill_id is not None:
+            self._deliver(result.bill_id)
         return result
 
     @activity.defn

@@ -286,3 +286,9 @@ class BillDecisionOutcome(BaseModel):
 class BillReleaseInput(BaseModel):
     tenant_id: str
     bill_id: int
+
+
+class FinalBillRequest(BaseModel):
+    tenant_id: str
+    contract_id: int
+    on: date

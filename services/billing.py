@@ -75,7 +75,8 @@ def bill_contracts(
     run_id: str,
     kind: BillKind = BillKind.PERIODIC,
 ) -> list[BillingResult]:
-    """Bill these contracts as of ``on``; a contract this run already handled returns its first result."""
+    """Bill these contracts as of ``on``; a contract this run already billed or held returns that result, one
+    that failed is tried again."""
     done = _results_of_run(session, run_id, contract_ids)
     todo = [contract_id for contract_id in contract_ids if contract_id not in done]
     facts = load_facts(session, tenant_id, todo)
@@ -431,7 +432,9 @@ def _line(account: str, side: str, amount: Decimal, debtor: int, gl: dict[str, i
 def _results_of_run(session: Session, run_id: str, contract_ids: Sequence[int]) -> dict[int, BillingResult]:
     items = session.exec(
         select(BillingRunItem).where(
-            BillingRunItem.run_id == run_id, col(BillingRunItem.contract_id).in_(list(contract_ids))
+            BillingRunItem.run_id == run_id,
+            col(BillingRunItem.contract_id).in_(list(contract_ids)),
+            BillingRunItem.outcome != Outcome.FAILED,
         )
     ).all()
     return {
@@ -443,25 +446,34 @@ def _results_of_run(session: Session, run_id: str, contract_ids: Sequence[int]) 
 
 
 def _record_run(session: Session, tenant_id: str, run_id: str, results: list[BillingResult]) -> None:
+    """Record each contract's outcome; a failure is tried again by a later call and then overwritten."""
     if not results:
         return
+    statement = insert(BillingRunItem).values(
+        [
+            {
+                "tenant_id": tenant_id,
+                "run_id": run_id,
+                "contract_id": r.contract_id,
+                "outcome": r.outcome,
+                "reason": r.reason[:500],
+                "bill_id": r.bill_id,
+                "created_at": datetime.now(UTC),
+            }
+            for r in results
+        ]
+    )
     session.execute(
-        insert(BillingRunItem)
-        .values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "run_id": run_id,
-                    "contract_id": r.contract_id,
-                    "outcome": r.outcome,
-                    "reason": r.reason[:500],
-                    "bill_id": r.bill_id,
-                    "created_at": datetime.now(UTC),
-                }
-                for r in results
-            ]
+        statement.on_conflict_do_update(
+            index_elements=["run_id", "contract_id"],
+            set_={
+                "outcome": statement.excluded.outcome,
+                "reason": statement.excluded.reason,
+                "bill_id": statement.excluded.bill_id,
+                "created_at": statement.excluded.created_at,
+            },
+            where=col(BillingRunItem.outcome) == Outcome.FAILED,
         )
-        .on_conflict_do_nothing(index_elements=["run_id", "contract_id"])
     )
 
 

@@ -384,3 +384,35 @@ def test_missing_reading_is_requested_once_from_the_metering_operator(engine: En
         assert orders.period_start == datetime(2026, 1, 1, tzinfo=BERLIN)
         stored = session.exec(select(MarketMessage).where(MarketMessage.message_type == "ORDERS")).all()
         assert [m.state for m in stored if m.tenant_id == books.tenant] == ["sent"]
+
+
+def test_final_bill_at_supply_end_refunds_overpaid_instalments(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract(start=date(2025, 1, 1))
+        contract.supply_end = date(2025, 7, 1)
+        session.add(contract)
+        books.reading(contract, date(2025, 1, 1), "1000")
+        for month in range(1, 7):
+            books.instalment(contract, date(2025, month, 15), "150.00", paid=True)
+        [periodic] = bill_contracts(session, books.tenant, [contract.id or 0], date(2025, 7, 10), "run:1")
+        assert periodic.outcome is Outcome.FAILED and "final bill" in periodic.reason
+        [waiting] = bill_contracts(
+            session, books.tenant, [contract.id or 0], date(2025, 7, 10), "final:1", BillKind.FINAL
+        )
+        assert waiting.outcome is Outcome.FAILED and "no final meter reading on 2025-07-01" in waiting.reason
+
+        books.reading(contract, date(2025, 7, 1), "2810")  # 181 days, 1,810 kWh
+        [final] = bill_contracts(
+            session, books.tenant, [contract.id or 0], date(2025, 7, 10), "final:1", BillKind.FINAL
+        )
+        bill = session.get(Bill, final.bill_id)
+        assert bill is not None and bill.kind == BillKind.FINAL and bill.period_end == date(2025, 7, 1)
+        assert bill.instalments_paid == D("900.00") and bill.balance < 0 and bill.balance == bill.gross - D("900.00")
+        assert bill.due_date == date(2025, 7, 24)  # a refund is paid out within two weeks
+        debtor = session.execute(
+            text("SELECT account_id FROM posting_line WHERE document_id = :d AND due_date IS NOT NULL"),
+            {"d": bill.posting_document_id},
+        ).scalar_one()
+        assert balance(session, debtor, date(2025, 7, 31)) == bill.balance
+        assert open_items_total(session, debtor, date(2025, 7, 31)) == bill.balance  # the refund is an open credit
