@@ -17,6 +17,7 @@ from activities.ledger import LedgerActivities
 from activities.market import DropFolderTransport, MarketActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
+from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
 from workflows.inbound import InboundMessageWorkflow
@@ -29,6 +30,7 @@ WORKFLOWS = [
     MonthCloseWorkflow,
     BillingRunWorkflow,
     BillReleaseWorkflow,
+    BillCorrectionWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -64,6 +66,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         billing.due_contracts,
         billing.bill_chunk,
         billing.final_bill,
+        billing.correct_bill,
+        billing.correction_documents,
         billing.deliver_bills,
         billing.deliver_bill,
         billing.release_bill,

@@ -9,7 +9,10 @@ from temporalio import activity
 from activities.errors import business_error
 from core.logging import get_logger
 from models.billing import Bill, BillKind
+from models.documents import Document
 from models.process import (
+    BillCorrectionInput,
+    BillCorrectionOutcome,
     BillDecisionInput,
     BillDecisionOutcome,
     BillingChunk,
@@ -20,8 +23,9 @@ from models.process import (
     TenantDay,
 )
 from services import bill_decisions
+from services.bill_document import render_correction_letter
 from services.billing import BillingResult, Outcome, bill_contracts, count_due, due_contract_ids
-from services.delivery import deliver_bill
+from services.delivery import deliver_bill, deliver_document
 from services.instalments import request_due_instalments
 from services.reading_requests import Transport, queue_reading_requests, send_queued_requests
 
@@ -112,6 +116,48 @@ class BillingActivities:
         if result.outcome is Outcome.BILLED and result.bill_id is not None:
             self._deliver(result.bill_id)
         return result
+
+    @activity.defn
+    def correct_bill(self, request: BillCorrectionInput) -> BillCorrectionOutcome:
+        """Cancel the bill and bill its period again in one transaction (a failed rebill cancels nothing)."""
+        with Session(self.engine) as session:
+            bill = session.get(Bill, request.bill_id)
+            if bill is None or bill.tenant_id != request.tenant_id:
+                raise business_error(f"bill {request.bill_id} does not exist", "BillRefused")
+            try:
+                cancellation, result = bill_decisions.rebill(
+                    session, request.bill_id, request.on, request.reason, request.requested_by
+                )
+            except (bill_decisions.BillRefused, ValueError) as refused:
+                raise business_error(str(refused), "BillRefused") from refused
+            session.commit()
+            new = session.get(Bill, result.bill_id)
+            assert new is not None and new.id is not None and cancellation.id is not None and cancellation.number
+            return BillCorrectionOutcome(
+                cancellation_id=cancellation.id,
+                cancellation_number=cancellation.number,
+                new_bill_id=new.id,
+                new_state=new.state,
+            )
+
+    @activity.defn
+    def correction_documents(self, outcome: BillCorrectionOutcome) -> None:
+        """Deliver the cancellation, and once booked the new bill with the letter explaining the difference."""
+        self._deliver(outcome.cancellation_id)
+        if outcome.new_state != "booked":
+            return
+        self._deliver(outcome.new_bill_id)
+        with Session(self.engine) as session:
+            cancellation = session.get(Bill, outcome.cancellation_id)
+            new = session.get(Bill, outcome.new_bill_id)
+            assert cancellation is not None and cancellation.cancellation_of_id is not None and new is not None
+            letter_id = render_correction_letter(session, cancellation.cancellation_of_id, outcome.new_bill_id)
+            letter = session.get(Document, letter_id)
+            assert letter is not None
+            deliver_document(
+                session, letter, self.outbox, f"{new.tenant_id}-{new.number}-korrektur", "Korrektur Ihrer Rechnung"
+            )
+            session.commit()
 
     @activity.defn
     def deliver_bills(self, page: DeliveryPage) -> int:

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.routes import accounts, contracts, market_messages, tasks
+from api.routes import accounts, bills, contracts, market_messages, tasks
 from core.settings import Settings, get_settings
 
 
@@ -52,4 +52,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(tasks.router)
     app.include_router(market_messages.router)
     app.include_router(accounts.router)
+    app.include_router(bills.router)
     return app

@@ -292,3 +292,18 @@ class FinalBillRequest(BaseModel):
     tenant_id: str
     contract_id: int
     on: date
+
+
+class BillCorrectionInput(BaseModel):
+    tenant_id: str
+    bill_id: int
+    reason: str = Field(min_length=3, max_length=300)
+    requested_by: str
+    on: date
+
+
+class BillCorrectionOutcome(BaseModel):
+    cancellation_id: int
+    cancellation_number: str
+    new_bill_id: int
+    new_state: str

@@ -28,29 +28,34 @@ def deliver_bill(session: Session, bill_id: int, outbox: Path) -> Path | None:
     if bill.delivered_at is not None:
         return None
     document = session.get(Document, render_bill(session, bill_id))
-    contract = session.get(Contract, bill.contract_id)
-    assert document is not None and contract is not None
-    customer = session.get(Customer, contract.customer_id)
-    tenant = session.get(Tenant, bill.tenant_id)
-    assert customer is not None and tenant is not None
-    name = f"{bill.tenant_id}-{bill.number}"
-    if customer.email:
-        message = EmailMessage()
-        message["From"] = tenant.email or f"rechnung@{tenant.id}.invalid"
-        message["To"] = customer.email
-        message["Subject"] = f"Ihre Rechnung {bill.number} von {tenant.name}"
-        message.set_content(
-            f"Guten Tag {customer.display_name},\n\nim Anhang finden Sie Ihre Rechnung {bill.number}.\n\n"
-            f"Mit freundlichen Grüßen\n{tenant.name}\n"
-        )
-        message.add_attachment(document.content, maintype="application", subtype="pdf", filename=f"{name}.pdf")
-        path = _write(outbox / "email" / f"{name}.eml", message.as_bytes())
-    else:
-        path = _write(outbox / "print" / f"{datetime.now(UTC):%Y-%m-%d}" / f"{name}.pdf", document.content)
+    assert document is not None
+    title = "Stornorechnung" if bill.kind == "cancellation" else "Rechnung"
+    path = deliver_document(session, document, outbox, f"{bill.tenant_id}-{bill.number}", f"Ihre {title} {bill.number}")
     bill.delivered_at = datetime.now(UTC)
     session.add(bill)
     session.flush()
     return path
+
+
+def deliver_document(session: Session, document: Document, outbox: Path, name: str, subject: str) -> Path:
+    """Write an archived customer document to the customer's channel (rewriting the same file is harmless)."""
+    contract = session.get(Contract, document.contract_id)
+    assert contract is not None
+    customer = session.get(Customer, contract.customer_id)
+    tenant = session.get(Tenant, document.tenant_id)
+    assert customer is not None and tenant is not None
+    if not customer.email:
+        return _write(outbox / "print" / f"{datetime.now(UTC):%Y-%m-%d}" / f"{name}.pdf", document.content)
+    message = EmailMessage()
+    message["From"] = tenant.email or f"rechnung@{tenant.id}.invalid"
+    message["To"] = customer.email
+    message["Subject"] = f"{subject} von {tenant.name}"
+    message.set_content(
+        f"Guten Tag {customer.display_name},\n\nim Anhang finden Sie: {subject}.\n\n"
+        f"Mit freundlichen Grüßen\n{tenant.name}\n"
+    )
+    message.add_attachment(document.content, maintype="application", subtype="pdf", filename=f"{name}.pdf")
+    return _write(outbox / "email" / f"{name}.eml", message.as_bytes())
 
 
 def _write(path: Path, content: bytes) -> Path:
