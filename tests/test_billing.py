@@ -54,7 +54,7 @@ class Portfolio:
         self.session.flush()
         return contract
 
-    def reading(self, contract: Contract, on: date, value: str, quality: str = "220") -> None:
+    def reading(self, contract: Contract, on: date, value: str, quality: str = "220", meter: str | None = None) -> None:
         malo = self.session.execute(
             text("SELECT malo_id FROM market_location WHERE id = :id"), {"id": contract.location_id}
         ).scalar_one()
@@ -64,6 +64,7 @@ class Portfolio:
                 location_id=malo,
                 value=D(value),
                 quality=quality,
+                meter_number=meter,
                 at=datetime(on.year, on.month, on.day, tzinfo=BERLIN),
                 pruefidentifikator="13017",
                 message_id=self.message_id,
@@ -416,3 +417,14 @@ def test_final_bill_at_supply_end_refunds_overpaid_instalments(engine: Engine) -
         ).scalar_one()
         assert balance(session, debtor, date(2025, 7, 31)) == bill.balance
         assert open_items_total(session, debtor, date(2025, 7, 31)) == bill.balance  # the refund is an open credit
+
+
+def test_a_meter_change_in_the_period_holds_the_bill(engine: Engine) -> None:
+    with Session(engine) as session:
+        books = Portfolio(session)
+        contract = books.contract()
+        books.reading(contract, date(2025, 1, 1), "1000", meter="1EMH0001")
+        books.reading(contract, date(2026, 1, 1), "3650", meter="1EMH0002")  # the new meter started at 0
+        [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
+        assert result.outcome is Outcome.HELD and "meter change" in result.reason
+        assert "1EMH0001, 1EMH0002" in result.reason
