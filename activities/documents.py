@@ -1,6 +1,6 @@
 """Letters rendered to PDF and archived once per business key."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -9,11 +9,12 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.contracts import get_contract, price_valid_on
+from activities.errors import business_error
 from models.base import utcnow
-from models.contracts import BudgetInstalment, BudgetPlan, Contract, MarketLocation, Tariff
+from models.contracts import BudgetInstalment, BudgetPlan, Contract, MarketLocation, Meter, Tariff
 from models.customers import Customer, SepaMandate
 from models.documents import Document
-from models.process import DocumentRef, LetterRequest
+from models.process import CancellationLetter, DocumentRef, LetterRequest, SupplyEndLetter
 from models.tenancy import Tenant
 from rules.budget import vat_rate
 from rules.calendar import BERLIN
@@ -49,6 +50,48 @@ class DocumentActivities:
                 return self._common(session, contract) | {"reason": request.reason}
 
             return self._archive(session, contract, "order_cancelled", key, context)
+
+    @activity.defn
+    def cancellation_confirmation(self, request: CancellationLetter) -> DocumentRef:
+        """Kündigungsbestätigung: received cancellation, last day of supply, final reading and final bill."""
+        moved = request.requested_end is not None and request.requested_end != request.supply_end
+        if moved and not request.explanation.strip():
+            raise business_error(
+                f"contract {request.contract_id}: the supply ends on another date than requested but no "
+                "explanation was given",
+                "ExplanationMissing",
+            )
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = (
+                f"cancellation-confirmation:{contract.id}:{request.received_on.isoformat()}:"
+                f"{request.supply_end.isoformat()}"
+            )
+
+            def context() -> dict[str, Any]:
+                requested = request.requested_end
+                return self._end_of_supply(session, contract, request.supply_end) | {
+                    "received_on": request.received_on,
+                    "requested_last_day": requested - timedelta(days=1) if requested else None,
+                    "kept": requested == request.supply_end,
+                    "explanation": request.explanation.strip(),
+                }
+
+            return self._archive(session, contract, "cancellation_confirmation", key, context)
+
+    @activity.defn
+    def supply_end_letter(self, request: SupplyEndLetter) -> DocumentRef:
+        """Bestätigung des Lieferendes: supply ends without the customer's cancellation (switch, grid operator)."""
+        if not request.reason.strip():
+            raise business_error(f"contract {request.contract_id}: a supply end letter needs a reason", "ReasonMissing")
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = f"supply-end:{contract.id}:{request.supply_end.isoformat()}"
+
+            def context() -> dict[str, Any]:
+                return self._end_of_supply(session, contract, request.supply_end) | {"reason": request.reason.strip()}
+
+            return self._archive(session, contract, "supply_end_letter", key, context)
 
     def _archive(self, session: Session, contract: Contract, kind: str, key: str, context: Any) -> DocumentRef:
         existing = session.exec(select(Document).where(Document.business_key == key)).first()
@@ -137,4 +180,36 @@ class DocumentActivities:
         context["mandate"] = (
             {"reference": mandate.reference, "iban_masked": mask_iban(mandate.iban)} if mandate else None
         )
+        return context
+
+    def _end_of_supply(self, session: Session, contract: Contract, supply_end: date) -> dict[str, Any]:
+        """Common context plus tariff, supplied location, meter and the last day of supply (supply_end - 1)."""
+        if contract.supply_start is None or supply_end <= contract.supply_start:
+            raise business_error(
+                f"contract {contract.contract_number} is not supplied before {supply_end.isoformat()}",
+                "NotSupplied",
+            )
+        tariff = session.get(Tariff, contract.tariff_id)
+        location = session.get(MarketLocation, contract.location_id)
+        customer = session.get(Customer, contract.customer_id)
+        assert tariff is not None and location is not None and customer is not None
+        meter = session.exec(
+            select(Meter).where(Meter.location_id == location.id).order_by(col(Meter.id).desc())
+        ).first()
+        holder = location if location.street else customer  # locations without an address are the customer's
+        context = self._common(session, contract)
+        context["contract"] |= {
+            "tariff_name": tariff.name,
+            "supply_start": contract.supply_start,
+            "supply_end": supply_end,
+            "last_supply_day": supply_end - timedelta(days=1),
+            "load_profile": contract.metering == "rlm",
+            "direct_debit": contract.mandate_id is not None,
+        }
+        context["location"] = {
+            "street": f"{holder.street} {holder.house_number}".strip(),
+            "postcode": holder.postcode,
+            "city": holder.city,
+            "meter_number": meter.meter_number if meter else None,
+        }
         return context
