@@ -14,14 +14,17 @@ from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings
 from activities.ledger import LedgerActivities
-from activities.market import DropFolderTransport, MarketActivities
+from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
+from activities.supply_end import SupplyEndActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
 from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
+from workflows.final_reading import FinalReadingWorkflow
 from workflows.inbound import InboundMessageWorkflow
 from workflows.month_close import MonthCloseWorkflow
+from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
 
 WORKFLOWS = [
@@ -31,6 +34,8 @@ WORKFLOWS = [
     BillingRunWorkflow,
     BillReleaseWorkflow,
     BillCorrectionWorkflow,
+    SupplyEndWorkflow,
+    FinalReadingWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -44,6 +49,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     tasks = TaskActivities(engine)
     ledger = LedgerActivities(engine)
     billing = BillingActivities(engine, settings.customer_outbox_path, transport)
+    supply_end = SupplyEndActivities(engine, transport)
+    answers = AnswerActivities(engine, transport)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -51,6 +58,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         contracts.create_budget_plan,
         documents.welcome_letter,
         documents.order_cancelled_letter,
+        documents.cancellation_confirmation,
+        documents.supply_end_letter,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,
@@ -60,6 +69,12 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         tasks.close_task,
         tasks.escalate_task,
         ledger.close_month,
+        supply_end.find_contract,
+        supply_end.watch_readings,
+        supply_end.final_reading_present,
+        supply_end.order_final_reading,
+        supply_end.enter_final_reading,
+        answers.answer_request,
         billing.request_instalments,
         billing.request_readings,
         billing.count_due,

@@ -73,6 +73,10 @@ class ContractActivities:
                 cancel_previous=contract.cancel_previous,
                 wished_start=contract.wished_start,
                 state=contract.state,
+                supply_start=contract.supply_start,
+                supply_end=contract.supply_end,
+                notice_period_days=contract.notice_period_days,
+                annual_consumption_kwh=contract.annual_consumption_kwh,
             )
 
     @activity.defn
@@ -82,6 +86,8 @@ class ContractActivities:
             contract.state = change.state
             if change.supply_start is not None:
                 contract.supply_start = change.supply_start
+            if change.supply_end is not None:
+                contract.supply_end = change.supply_end
             contract.updated_at = utcnow()
             session.add(contract)
             session.commit()

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from activities.readings import Reading, clear_readings, copy_profiles, copy_readings, waiting_processes
 from activities.replies import Replies
@@ -21,11 +21,11 @@ from edifact.pruefidentifikatoren import PRUEFIDENTIFIKATOREN, is_published
 from edifact.remadv import parse_remadv
 from edifact.utilmd import UtilmdMessage, parse_utilmd
 from models.base import utcnow
-from models.contracts import MarketLocation, Meter
+from models.contracts import Contract, MarketLocation, Meter
 from models.messages import Direction, MarketMessage
-from models.process import Delivery, MarketAnswer, ReadingsArrived, ReadingsDelivery
+from models.process import Delivery, MarketAnswer, ProcessStart, ReadingsArrived, ReadingsDelivery
 from rules.calendar import supply_date_from_instant
-from rules.market_processes import FINAL_ANSWERS, SUPPLIER_RECEIVES
+from rules.market_processes import FINAL_ANSWERS, PARTNER_REQUESTS, SUPPLIER_RECEIVES
 
 log = get_logger()
 HEADER_SEGMENTS = 30
@@ -33,6 +33,7 @@ READING_BATCH = 50_000
 """Readings are copied to the database in batches of this size."""
 ROUTED_BY_REFERENCE = frozenset(
     {"55002", "55003", "55017", "55018", "55036", "44002", "44003", "44017", "44018", "44036"}
+    | {"55005", "55006", "44005", "44006"}
 )
 """Answers that go to the process that sent the request (matched by RFF+TN)."""
 
@@ -116,6 +117,10 @@ class InboundProcessing:
         if message.pruefidentifikator not in SUPPLIER_RECEIVES:
             error = f"Prüfidentifikator {message.pruefidentifikator} is not processed by a supplier"
             self._reject_message(raw, message, "Z31", error)
+            return
+        if message.pruefidentifikator in PARTNER_REQUESTS:
+            self._accept(message)
+            self.outcome.deliveries.append(self._start(message))
             return
         if message.pruefidentifikator not in ROUTED_BY_REFERENCE:
             self._accept(message)
@@ -270,6 +275,47 @@ class InboundProcessing:
             self.session.add(request)
         return Delivery(workflow_id=request.workflow_id, answer=answer)
 
+    def _start(self, m: UtilmdMessage) -> Delivery:
+        """A partner's request starts its process, keyed by the request's transaction (or, when the grid operator
+        ended our assignment, moves on the supply end of the contract at that MaLo)."""
+        answer = to_answer(self.message_id, m)
+        process = PARTNER_REQUESTS[m.pruefidentifikator].process
+        if process == "assignment_ended":
+            contract = self._supplied_contract(m.malo_id)
+            if contract is None or answer.end is None:
+                problem = f"no contract of ours supplies MaLo {m.malo_id}" if contract is None else "no end date"
+                return Delivery(workflow_id=None, answer=answer, problem=problem)
+            workflow_id = f"supply-end/{self.tenant_id}/{contract.contract_number}"
+            self.row.workflow_id = self.row.workflow_id or workflow_id
+            start = ProcessStart(
+                workflow="SupplyEndWorkflow",
+                input={
+                    "contract_id": contract.id,
+                    "end": answer.end.isoformat(),
+                    "reason": "switch",
+                    "deregister": False,
+                },
+            )
+            return Delivery(workflow_id=workflow_id, answer=answer, start=start)
+        workflow_id = f"{process.replace('_', '-')}/{self.tenant_id}/{m.transaction_id}"
+        self.row.workflow_id = self.row.workflow_id or workflow_id
+        workflow = "".join(part.title() for part in process.split("_")) + "Workflow"
+        start = ProcessStart(workflow=workflow, input={"tenant_id": self.tenant_id, "malo_id": m.malo_id})
+        return Delivery(workflow_id=workflow_id, answer=answer, start=start)
+
+    def _supplied_contract(self, malo_id: str | None) -> Contract | None:
+        """The tenant's contract supplying the MaLo (the newest one that has started)."""
+        return self.session.exec(
+            select(Contract)
+            .join(MarketLocation, col(MarketLocation.id) == col(Contract.location_id))
+            .where(
+                Contract.tenant_id == self.tenant_id,
+                MarketLocation.malo_id == malo_id,
+                col(Contract.supply_start).is_not(None),
+            )
+            .order_by(col(Contract.supply_start).desc())
+        ).first()
+
     def _our_interchange(self, reference: str | None) -> MarketMessage | None:
         if not reference:
             return None
@@ -373,6 +419,7 @@ def to_answer(message_id: int, m: UtilmdMessage) -> MarketAnswer:
         message_id=message_id,
         pruefidentifikator=m.pruefidentifikator,
         sender=m.sender,
+        transaction_id=m.transaction_id,
         reference_transaction=m.reference_transaction,
         malo_id=m.malo_id,
         answer_code=m.answer_code,

@@ -119,7 +119,20 @@ class InboxActivities:
 
 @activity.defn
 async def deliver_answer(delivery: SignalDelivery) -> bool:
-    """Signal the waiting process; False when it is not running (the answer then goes to clearing)."""
+    """Signal the waiting process; False when it is not running (the answer then goes to clearing).
+
+    With ``start`` the process is started if it does not run yet (signal-with-start): a partner's request
+    starts its process, a repeated request reaches the same one."""
+    if delivery.start is not None:
+        await activity.client().start_workflow(
+            delivery.start.workflow,
+            delivery.start.input,
+            id=delivery.workflow_id,
+            task_queue=activity.info().task_queue,
+            start_signal="market_answer",
+            start_signal_args=[delivery.answer],
+        )
+        return True
     return await _signal(delivery.workflow_id, "market_answer", delivery.answer)
 
 

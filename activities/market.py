@@ -13,18 +13,21 @@ from temporalio import activity
 from activities.contracts import get_contract
 from activities.errors import business_error
 from core.logging import get_logger
-from edifact.envelope import Interchange, Party, serialize_interchange
-from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd
+from edifact.envelope import Interchange, Party, parse_interchange, serialize_interchange
+from edifact.replies import reply_interchange, reply_to
+from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd, parse_utilmd
 from models.base import utcnow
 from models.contracts import MarketLocation
 from models.customers import Customer
 from models.messages import Direction, MarketMessage, MessageState
-from models.process import SendUtilmd, SentMessage
+from models.process import AnswerRequest, SendUtilmd, SentMessage
 from models.tenancy import Tenant
 from rules.calendar import answer_deadline, day_start
 from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
 
 log = get_logger()
+END_AT_ANSWERS = frozenset({"55017", "44017"})
+"""Answers that carry the end as DTM+471 (Ende zum); the others as DTM+93."""
 
 
 def new_reference(length: int) -> str:
@@ -117,7 +120,7 @@ class MarketActivities:
             association=ASSOCIATION[division],
             pruefidentifikator=pid,
             message_reference=new_reference(14),
-            category="E35" if request.kind == "cancellation" else "E01",
+            category={"cancellation": "E35", "registration": "E01", "deregistration": "E02"}[request.kind],
             document_number=new_reference(20),
             document_date=now,
             sender=sender,
@@ -125,10 +128,12 @@ class MarketActivities:
             sender_code_list=NAD_CODE_LIST[division],
             receiver_code_list=NAD_CODE_LIST[division],
             transaction_id=transaction_id,
-            transaction_reason=contract.transaction_reason,
+            transaction_reason=request.transaction_reason or contract.transaction_reason,
             malo_id=location.malo_id,
             start=supply_instant if request.kind == "registration" else None,
-            end=supply_instant if request.kind == "cancellation" and division == "strom" else None,
+            end=supply_instant
+            if (request.kind == "cancellation" and division == "strom") or request.kind == "deregistration"
+            else None,
             end_at=supply_instant if request.kind == "cancellation" and division == "gas" else None,
             annual_consumption_kwh=contract.annual_consumption_kwh if request.kind == "registration" else None,
             customer=UtilmdParty(
@@ -181,3 +186,91 @@ class MarketActivities:
         )
         session.commit()
         return session.exec(select(MarketMessage).where(MarketMessage.business_key == request.business_key)).one()
+
+
+class AnswerActivities:
+    """Answers to a partner's UTILMD request, built from the request itself (parties swapped, RFF+TN)."""
+
+    def __init__(self, engine: Engine, transport: DropFolderTransport) -> None:
+        self.engine = engine
+        self.transport = transport
+
+    @activity.defn
+    def answer_request(self, answer: AnswerRequest) -> SentMessage:
+        """Build, store and send the answer once per business key; a retry sends the stored one again."""
+        with Session(self.engine) as session:
+            message = session.exec(
+                select(MarketMessage).where(MarketMessage.business_key == answer.business_key)
+            ).first()
+            if message is None:
+                message = self._store(session, answer)
+            assert message.id is not None and message.receiver and message.interchange_ref and message.tenant_id
+            self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw)
+            if message.state != MessageState.SENT:
+                message.state, message.processed_at = MessageState.SENT, utcnow()
+                session.add(message)
+                session.commit()
+            log.info("market answer sent", tenant=message.tenant_id, pruefidentifikator=message.pruefidentifikator)
+            return SentMessage(
+                message_id=message.id,
+                transaction_id=message.transaction_id or "",
+                pruefidentifikator=message.pruefidentifikator or answer.pruefidentifikator,
+                receiver=message.receiver,
+                sent_at=message.created_at,
+            )
+
+    def _store(self, session: Session, answer: AnswerRequest) -> MarketMessage:
+        row = session.get(MarketMessage, answer.request_message_id)
+        if row is None:
+            raise business_error(f"market message {answer.request_message_id} does not exist", "UnknownRequest")
+        requests = [parse_utilmd(raw) for raw in parse_interchange(row.raw).messages if raw.type == "UTILMD"]
+        request = next((m for m in requests if m.transaction_id == answer.request_transaction), None)
+        if request is None:
+            raise business_error(
+                f"message {row.id} holds no UTILMD transaction {answer.request_transaction}", "UnknownRequest"
+            )
+        division = request.division.value
+        end = day_start(answer.end, division) if answer.end else None
+        reply = reply_to(
+            request,
+            answer.pruefidentifikator,
+            utcnow(),
+            answer_code=answer.answer_code,
+            answer_code_list=answer.answer_code_list,
+            end_at=end if answer.pruefidentifikator in END_AT_ANSWERS else None,
+            end=None if answer.pruefidentifikator in END_AT_ANSWERS else end,
+            next_possible_date=day_start(answer.next_possible_date, division) if answer.next_possible_date else None,
+            notice_period=answer.notice_period,
+            annual_consumption_kwh=answer.annual_consumption_kwh,
+        )
+        raw = reply_interchange(reply, utcnow())
+        reference = parse_interchange(raw).reference
+        session.execute(
+            insert(MarketMessage)
+            .values(
+                tenant_id=row.tenant_id,
+                direction=Direction.OUTBOUND,
+                state=MessageState.QUEUED,
+                business_key=answer.business_key,
+                message_type="UTILMD",
+                pruefidentifikator=answer.pruefidentifikator,
+                sender=reply.sender,
+                receiver=reply.receiver,
+                interchange_ref=reference,
+                document_number=reply.document_number,
+                transaction_id=reply.transaction_id,
+                reference_transaction=request.transaction_id,
+                malo_id=request.malo_id,
+                raw=raw,
+                sha256=hashlib.sha256(raw).hexdigest(),
+                workflow_id=answer.workflow_id,
+                in_reply_to_id=row.id,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["business_key"])
+        )
+        if row.answered_at is None:
+            row.answered_at = utcnow()
+            session.add(row)
+        session.commit()
+        return session.exec(select(MarketMessage).where(MarketMessage.business_key == answer.business_key)).one()

@@ -27,6 +27,10 @@ class ContractSnapshot(BaseModel):
     cancel_previous: bool
     wished_start: date
     state: str
+    supply_start: date | None = None
+    supply_end: date | None = None
+    notice_period_days: int = 28
+    annual_consumption_kwh: Decimal = Decimal("0")
 
 
 class SendUtilmd(BaseModel):
@@ -34,8 +38,27 @@ class SendUtilmd(BaseModel):
 
     tenant_id: str
     contract_id: int
-    kind: Literal["cancellation", "registration"]
+    kind: Literal["cancellation", "registration", "deregistration"]
     start: date
+    """The supply start (registration) or the end of supply (cancellation, deregistration)."""
+    transaction_reason: str | None = None
+    """Overrides the contract's transaction reason (a deregistration: E01 move-out, E03 switch)."""
+    business_key: str
+    workflow_id: str
+
+
+class AnswerRequest(BaseModel):
+    """Answer a partner's UTILMD request (e.g. 55017/55018 to a 55016), once per business key."""
+
+    request_message_id: int
+    request_transaction: str
+    pruefidentifikator: str
+    answer_code: str
+    answer_code_list: str
+    end: date | None = None
+    next_possible_date: date | None = None
+    notice_period: str | None = None
+    annual_consumption_kwh: Decimal | None = None
     business_key: str
     workflow_id: str
 
@@ -54,6 +77,8 @@ class MarketAnswer(BaseModel):
     message_id: int
     pruefidentifikator: str
     sender: str
+    transaction_id: str | None = None
+    """The message's own transaction (IDE+24); a partner's request is answered with it as RFF+TN."""
     reference_transaction: str | None = None
     malo_id: str | None = None
     answer_code: str | None = None
@@ -106,6 +131,7 @@ class ContractStateChange(BaseModel):
     contract_id: int
     state: str
     supply_start: date | None = None
+    supply_end: date | None = None
 
 
 class ContractCorrection(BaseModel):
@@ -143,12 +169,22 @@ class InboundInput(BaseModel):
     message_id: int
 
 
+class ProcessStart(BaseModel):
+    """A process a partner's request starts (or, already running, is signalled): signal-with-start."""
+
+    workflow: str
+    """The workflow type, e.g. ``IncomingCancellationWorkflow``."""
+    input: dict[str, Any]
+
+
 class Delivery(BaseModel):
     """One answer found in an interchange and the process it belongs to (None: no process matches)."""
 
     workflow_id: str | None
     answer: MarketAnswer
     problem: str | None = None
+    start: ProcessStart | None = None
+    """Set for a partner's request: the process is started with the message as its first signal."""
 
 
 class ReadingsArrived(BaseModel):
@@ -179,6 +215,7 @@ class InboundResult(BaseModel):
 class SignalDelivery(BaseModel):
     workflow_id: str
     answer: MarketAnswer
+    start: ProcessStart | None = None
 
 
 class ProcessStatus(BaseModel):
@@ -307,3 +344,72 @@ class BillCorrectionOutcome(BaseModel):
     cancellation_number: str
     new_bill_id: int
     new_state: str
+
+
+class CancellationLetter(BaseModel):
+    """Confirm a customer's cancellation; dates follow Contract.supply_end (exclusive: the first day not supplied)."""
+
+    contract_id: int
+    received_on: date
+    requested_end: date | None
+    """The end the customer asked for (exclusive, like supply_end); None: the next possible date."""
+    supply_end: date
+    explanation: str = ""
+    """Why the supply ends on another date than requested (required then); shown to the customer as written."""
+
+
+class SupplyEndLetter(BaseModel):
+    """Tell a customer that the supply ends without their cancellation (supplier switch, grid operator)."""
+
+    contract_id: int
+    supply_end: date
+    """Exclusive, like Contract.supply_end."""
+    reason: str
+    """The sentence that explains the end to the customer, shown as written."""
+
+
+class ContractLookup(BaseModel):
+    tenant_id: str
+    malo_id: str | None
+
+
+class SupplyEndInput(BaseModel):
+    contract_id: int
+    end: date
+    """The first day without supply (supply ends at 00:00 of it; Gas 06:00)."""
+    reason: Literal["cancellation", "move_out", "switch", "dunning", "grid_operator"]
+    deregister: bool = True
+    """Send the Abmeldung (55004/44004); False when the grid operator already ended the assignment."""
+
+
+class FinalReadingInput(BaseModel):
+    contract_id: int
+    supply_end: date
+
+
+class ReadingWatch(BaseModel):
+    contract_id: int
+    workflow_id: str
+    active: bool
+
+
+class FinalReadingCheck(BaseModel):
+    contract_id: int
+    day: date
+
+
+class FinalReadingOrder(BaseModel):
+    contract_id: int
+    day: date
+    complaint: bool
+    business_key: str
+    workflow_id: str
+
+
+class EnteredReading(BaseModel):
+    """A final reading a clerk enters: the customer's own value, or an estimate (value None)."""
+
+    contract_id: int
+    day: date
+    value: Decimal | None
+    entered_by: str

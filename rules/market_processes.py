@@ -26,8 +26,17 @@ CANCELLATION = {
     "gas": Exchange("44016", frozenset({"44017"}), frozenset({"44018"}), None),
 }
 
+DEREGISTRATION = {
+    "strom": Exchange("55004", frozenset({"55005"}), frozenset({"55006"}), 6),
+    "gas": Exchange("44004", frozenset({"44005"}), frozenset({"44006"}), 6),
+}
+"""Abmeldung (Lieferende vom LF an den NB): the grid operator answers by 06:00 of the 1st working day."""
+
 FINAL_ANSWERS = frozenset().union(
-    *(e.confirmations | e.rejections for e in (*REGISTRATION.values(), *CANCELLATION.values()))
+    *(
+        e.confirmations | e.rejections
+        for e in (*REGISTRATION.values(), *CANCELLATION.values(), *DEREGISTRATION.values())
+    )
 )
 """Answers that settle a request (information messages such as 55036 do not)."""
 
@@ -37,8 +46,34 @@ UNB_QUALIFIER = {"strom": "500", "gas": "502"}
 
 
 def exchange(kind: str, division: str) -> Exchange:
-    table = REGISTRATION if kind == "registration" else CANCELLATION
+    table = {"registration": REGISTRATION, "cancellation": CANCELLATION, "deregistration": DEREGISTRATION}[kind]
     return table[division]
+
+
+@dataclass(frozen=True)
+class PartnerRequest:
+    """A request a market partner sends us, the answers we may give, and the process that handles it."""
+
+    process: str
+    confirmation: str | None
+    rejection: str | None
+
+
+PARTNER_REQUESTS = {
+    # a new supplier cancels our customer's contract (we are the old supplier)
+    "55016": PartnerRequest("incoming_cancellation", "55017", "55018"),
+    "44016": PartnerRequest("incoming_cancellation", "44017", "44018"),
+    # the grid operator asks us (old supplier) to end our assignment; no answer counts as confirmation
+    "55010": PartnerRequest("termination_request", "55011", "55012"),
+    "44010": PartnerRequest("termination_request", "44011", "44012"),
+    # the grid operator announces the end of our supply
+    "55007": PartnerRequest("grid_supply_end", "55008", "55009"),
+    "44007": PartnerRequest("grid_supply_end", "44008", "44009"),
+    # the grid operator ended our assignment (information, not answered)
+    "55037": PartnerRequest("assignment_ended", None, None),
+    "44037": PartnerRequest("assignment_ended", None, None),
+}
+"""Partner-initiated UTILMD that start or move on a process of ours (REFERENCE 2.1, 2.2, 3)."""
 
 
 SUPPLIER_RECEIVES = frozenset(

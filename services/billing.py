@@ -238,12 +238,25 @@ def _end_reading(fact: ContractFacts, first: Reading, planned: date, on: date, *
         raise NotBillable(f"no final meter reading on {planned} for MaLo {fact.malo_id}")
     if on < planned + after:
         raise NotBillable(f"waiting for the meter reading of {planned} until {planned + after}, then estimated")
+    return _estimate(fact, first, planned)
+
+
+def _estimate(fact: ContractFacts, first: Reading, day: date) -> Reading:
+    """The register on ``day`` from the previous period's consumption, or the annual forecast (linear by days)."""
     history = _history(fact)
     forecast = fact.annual_kwh
     if fact.division == "gas" and history is None:
-        calorific, z_number = _conversion(fact, planned)
+        calorific, z_number = _conversion(fact, day)
         forecast = (forecast / (calorific * z_number)).quantize(Decimal("0.001"))
-    return estimate_reading(first, planned, history=history, annual_forecast=None if history else forecast)
+    return estimate_reading(first, day, history=history, annual_forecast=None if history else forecast)
+
+
+def estimate_reading_on(session: Session, tenant_id: str, contract_id: int, day: date) -> Reading:
+    """An estimated register reading of the contract on ``day`` (e.g. the final reading that never came)."""
+    fact = load_facts(session, tenant_id, [contract_id]).get(contract_id)
+    if fact is None:
+        raise NotBillable(f"contract {contract_id} is unknown or not supplied")
+    return _estimate(fact, _start_reading(fact, fact.period_start), day)
 
 
 def _by_day(fact: ContractFacts) -> dict[date, Reading]:

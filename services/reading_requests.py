@@ -10,12 +10,13 @@ import uuid
 from datetime import date, timedelta
 from typing import Protocol
 
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from edifact.envelope import Party, serialize_interchange
-from edifact.orders import OrdersMessage, OrdersPosition, orders_interchange
+from edifact.orders import OrdersCommunication, OrdersMessage, OrdersPosition, orders_interchange
 from models.base import utcnow
 from models.messages import Direction, MarketMessage, MessageState
 from rules.calendar import day_start
@@ -23,6 +24,8 @@ from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
 from services.billing_inputs import READING_WINDOW
 
 ASK_AFTER = timedelta(days=3)
+REGISTER_OBIS = {"strom": "1-1:1.8.0", "gas": "7-20:3.0.0"}
+"""The register a complaint names: Strom consumption (1.8.0); Gas volume at operating conditions (unverified)."""
 
 MISSING_SQL = """
 SELECT c.id AS contract_id, c.division, l.malo_id, l.grid_operator_id, p.planned,
@@ -72,58 +75,104 @@ def queue_reading_requests(session: Session, tenant_id: str, on: date, limit: in
     for row in rows:
         if not row.sender:
             continue  # a tenant without a code number for the division cannot ask; billing estimates later
-        now = utcnow().replace(second=0, microsecond=0)
-        message = OrdersMessage(
-            pruefidentifikator="17102",
-            message_reference=_reference(14),
-            category="7",
-            product="Z12",
-            document_number=_reference(20),
-            document_date=now,
-            sender=row.sender,
-            receiver=row.grid_operator_id,
-            sender_code_list=NAD_CODE_LIST[row.division],
-            receiver_code_list=NAD_CODE_LIST[row.division],
-            location_id=row.melo_id or row.malo_id,
-            positions=[
-                OrdersPosition(
-                    period_start=day_start(row.planned, row.division),
-                    period_end=day_start(row.planned + timedelta(days=1), row.division),
-                )
-            ],
-        )
-        reference = _reference(14)
-        qualifier = UNB_QUALIFIER[row.division]
-        raw = serialize_interchange(
-            orders_interchange(
-                [message],
-                sender=Party(id=row.sender, qualifier=qualifier),
-                receiver=Party(id=row.grid_operator_id, qualifier=qualifier),
-                reference=reference,
-                prepared_at=now,
-            )
-        )
-        session.execute(
-            insert(MarketMessage)
-            .values(
+        queue_reading_order(
+            session,
+            ReadingOrder(
                 tenant_id=tenant_id,
-                direction=Direction.OUTBOUND,
-                state=MessageState.QUEUED,
-                business_key=f"orders-17102:{row.contract_id}:{row.planned}",
-                message_type="ORDERS",
-                pruefidentifikator="17102",
+                division=row.division,
                 sender=row.sender,
                 receiver=row.grid_operator_id,
-                interchange_ref=reference,
-                document_number=message.document_number,
                 malo_id=row.malo_id,
-                raw=raw,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["business_key"])
+                location_id=row.melo_id or row.malo_id,
+                day=row.planned,
+                business_key=f"orders-17102:{row.contract_id}:{row.planned}",
+            ),
         )
     return len(rows)
+
+
+class ReadingOrder(BaseModel):
+    """One ORDERS to the metering operator about the register reading of a location on a day."""
+
+    tenant_id: str
+    division: str
+    sender: str
+    receiver: str
+    malo_id: str
+    location_id: str
+    """The MeLo when known, else the MaLo."""
+    day: date
+    business_key: str
+    complaint: bool = False
+    """17113 Reklamation (the values are missing) instead of 17102 Anfrage."""
+    contact_name: str = ""
+    contact: str = ""
+    workflow_id: str | None = None
+
+
+def queue_reading_order(session: Session, order: ReadingOrder) -> MarketMessage:
+    """Store the ORDERS queued for sending, once per business key; returns the stored message."""
+    now = utcnow().replace(second=0, microsecond=0)
+    start, end = day_start(order.day, order.division), day_start(order.day + timedelta(days=1), order.division)
+    if order.complaint:
+        fields: dict[str, object] = {
+            "pruefidentifikator": "17113",
+            "category": "Z34",
+            "contact_name": order.contact_name or "Kundenservice",
+            "communications": [OrdersCommunication(number=order.contact or "service@invalid", channel="EM")],
+            "positions": [OrdersPosition(obis=REGISTER_OBIS[order.division], point_in_time=start, reason="Z06")],
+        }
+    else:
+        fields = {
+            "pruefidentifikator": "17102",
+            "category": "7",
+            "positions": [OrdersPosition(period_start=start, period_end=end)],
+        }
+    message = OrdersMessage(
+        message_reference=_reference(14),
+        product="Z12",
+        document_number=_reference(20),
+        document_date=now,
+        sender=order.sender,
+        receiver=order.receiver,
+        sender_code_list=NAD_CODE_LIST[order.division],
+        receiver_code_list=NAD_CODE_LIST[order.division],
+        location_id=order.location_id,
+        **fields,  # type: ignore[arg-type]
+    )
+    reference = _reference(14)
+    qualifier = UNB_QUALIFIER[order.division]
+    raw = serialize_interchange(
+        orders_interchange(
+            [message],
+            sender=Party(id=order.sender, qualifier=qualifier),
+            receiver=Party(id=order.receiver, qualifier=qualifier),
+            reference=reference,
+            prepared_at=now,
+        )
+    )
+    session.execute(
+        insert(MarketMessage)
+        .values(
+            tenant_id=order.tenant_id,
+            direction=Direction.OUTBOUND,
+            state=MessageState.QUEUED,
+            business_key=order.business_key,
+            message_type="ORDERS",
+            pruefidentifikator=message.pruefidentifikator,
+            sender=order.sender,
+            receiver=order.receiver,
+            interchange_ref=reference,
+            document_number=message.document_number,
+            malo_id=order.malo_id,
+            raw=raw,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            workflow_id=order.workflow_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["business_key"])
+    )
+    return session.exec(select(MarketMessage).where(MarketMessage.business_key == order.business_key)).one()
 
 
 def send_queued_requests(session: Session, tenant_id: str, transport: Transport) -> int:

@@ -79,7 +79,7 @@ class InboundMessageWorkflow:
                 continue
             delivered = await workflow.execute_activity(
                 deliver_answer,
-                SignalDelivery(workflow_id=delivery.workflow_id, answer=delivery.answer),
+                SignalDelivery(workflow_id=delivery.workflow_id, answer=delivery.answer, start=delivery.start),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(minutes=1)),
             )
