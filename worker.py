@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
-from activities.inbox import InboxActivities, deliver_answer, deliver_readings
+from activities.inbox import InboxActivities, deliver_answer, deliver_readings, start_process
 from activities.ledger import LedgerActivities
 from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
 from activities.supply_end import SupplyEndActivities
@@ -21,11 +21,15 @@ from core.settings import Settings
 from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
+from workflows.customer_cancellation import CustomerCancellationWorkflow
 from workflows.final_reading import FinalReadingWorkflow
+from workflows.grid_supply_end import GridSupplyEndWorkflow
 from workflows.inbound import InboundMessageWorkflow
+from workflows.incoming_cancellation import IncomingCancellationWorkflow
 from workflows.month_close import MonthCloseWorkflow
 from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
+from workflows.termination_request import TerminationRequestWorkflow
 
 WORKFLOWS = [
     SupplyStartWorkflow,
@@ -36,6 +40,10 @@ WORKFLOWS = [
     BillCorrectionWorkflow,
     SupplyEndWorkflow,
     FinalReadingWorkflow,
+    CustomerCancellationWorkflow,
+    IncomingCancellationWorkflow,
+    TerminationRequestWorkflow,
+    GridSupplyEndWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -64,6 +72,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         inbox.mark_inbound,
         deliver_answer,
         deliver_readings,
+        start_process,
         market.send_utilmd,
         tasks.create_task,
         tasks.close_task,

@@ -7,6 +7,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.errors import business_error
@@ -20,7 +22,14 @@ from edifact.errors import EdifactSyntaxError
 from edifact.stream import Envelope, iter_interchange
 from models.base import utcnow
 from models.messages import MarketMessage, MessageState
-from models.process import InboundInput, InboundOutcome, InboundResult, ReadingsDelivery, SignalDelivery
+from models.process import (
+    InboundInput,
+    InboundOutcome,
+    InboundResult,
+    ReadingsDelivery,
+    SignalDelivery,
+    StartProcess,
+)
 from models.tenancy import Tenant
 
 log = get_logger()
@@ -140,6 +149,22 @@ async def deliver_answer(delivery: SignalDelivery) -> bool:
 async def deliver_readings(delivery: ReadingsDelivery) -> bool:
     """Tell a process waiting for readings that some arrived; False when it is not running any more."""
     return await _signal(delivery.workflow_id, "meter_readings", delivery.readings)
+
+
+@activity.defn
+async def start_process(start: StartProcess) -> bool:
+    """Start the process on this task queue; False when it already runs (or ran) under this id."""
+    try:
+        await activity.client().start_workflow(
+            start.workflow,
+            start.input,
+            id=start.workflow_id,
+            task_queue=activity.info().task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
 
 
 async def _signal(workflow_id: str, signal: str, payload: object) -> bool:

@@ -54,7 +54,7 @@ class AnswerRequest(BaseModel):
     request_transaction: str
     pruefidentifikator: str
     answer_code: str
-    answer_code_list: str
+    answer_code_list: str | None
     end: date | None = None
     next_possible_date: date | None = None
     notice_period: str | None = None
@@ -413,3 +413,34 @@ class EnteredReading(BaseModel):
     day: date
     value: Decimal | None
     entered_by: str
+
+
+class PartnerRequestInput(BaseModel):
+    """A process started by a market partner's request (the request itself is its first ``market_answer``)."""
+
+    tenant_id: str
+    malo_id: str | None
+
+
+class PartnerRequestOutcome(BaseModel):
+    state: str
+    answer: str | None = None
+    """The Prüfidentifikator we answered with (None: not answered, e.g. silence counts as consent)."""
+    contract_id: int | None = None
+    end: date | None = None
+
+
+class CustomerCancellationInput(BaseModel):
+    contract_id: int
+    received_on: date
+    requested_end: date | None = None
+    """The first day the customer no longer wants supply; None: the next possible date."""
+    channel: str = "api"
+
+
+class StartProcess(BaseModel):
+    """Start another process, independent of the one asking (it outlives it); once per workflow id."""
+
+    workflow: str
+    workflow_id: str
+    input: dict[str, Any]

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from core.settings import Settings
 from edifact.envelope import Party, serialize_interchange
 from edifact.mscons import MsconsLocation, MsconsMessage, MsconsPosition, MsconsValue, mscons_interchange
+from edifact.utilmd import Division, UtilmdMessage, utilmd_interchange
 from models.contracts import Contract, ContractState
 from models.orders import ContractOrder
 from models.process import ProcessStatus, TaskDecision
@@ -132,4 +133,36 @@ async def decide(
     assert task.id is not None
     await client.get_workflow_handle(workflow_id).execute_update(
         "decide", TaskDecision(task_id=task.id, decision=decision, data=data or {}, decided_by="clerk.anna")
+    )
+
+
+def partner_request(
+    supplied: "Supplied", pruefidentifikator: str, sender: str, *, end: date | None = None, reason: str = "E03"
+) -> bytes:
+    """A market partner's UTILMD request to the tenant about the contract's MaLo, built by our own builder."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    category = {"55016": "E35", "55007": "E02", "55010": "E02", "55037": "E02"}[pruefidentifikator]
+    message = UtilmdMessage(
+        division=Division.STROM,
+        association="S2.1",
+        pruefidentifikator=pruefidentifikator,
+        message_reference=uuid.uuid4().hex[:14].upper(),
+        category=category,
+        document_number=uuid.uuid4().hex[:20].upper(),
+        document_date=now,
+        sender=sender,
+        receiver=supplied.world.tenant.market_partner_id,
+        transaction_id=uuid.uuid4().hex[:32].upper(),
+        transaction_reason=reason,
+        malo_id=supplied.malo_id,
+        end=day_start(end, "strom") if end else None,
+    )
+    return serialize_interchange(
+        utilmd_interchange(
+            [message],
+            sender=Party(id=sender, qualifier="500"),
+            receiver=Party(id=supplied.world.tenant.market_partner_id, qualifier="500"),
+            reference=uuid.uuid4().hex[:14].upper(),
+            prepared_at=now,
+        )
     )

@@ -5,14 +5,12 @@ held (e.g. above the value limit), its release process takes over and the letter
 """
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from models.process import BillCorrectionInput, BillCorrectionOutcome, BillReleaseInput
     from workflows import search
-    from workflows.bill_release import BillReleaseWorkflow
-    from workflows.common import DB_ACTIVITY
+    from workflows.common import DB_ACTIVITY, start_process
 
 
 @workflow.defn
@@ -25,11 +23,10 @@ class BillCorrectionWorkflow:
         outcome = await workflow.execute_activity_method(BillingActivities.correct_bill, request, **DB_ACTIVITY)
         await workflow.execute_activity_method(BillingActivities.correction_documents, outcome, **DB_ACTIVITY)
         if outcome.new_state == "held":
-            await workflow.start_child_workflow(
-                BillReleaseWorkflow.run,
+            await start_process(
+                "BillReleaseWorkflow",
+                f"bill-release/{request.tenant_id}/{outcome.new_bill_id}",
                 BillReleaseInput(tenant_id=request.tenant_id, bill_id=outcome.new_bill_id),
-                id=f"bill-release/{request.tenant_id}/{outcome.new_bill_id}",
-                parent_close_policy=ParentClosePolicy.ABANDON,
             )
         workflow.upsert_search_attributes([search.PROCESS_STATE.value_set(outcome.new_state)])
         return outcome

@@ -8,13 +8,10 @@ tells the CLI how far the run is; long runs continue as new with their cursor an
 """
 
 import asyncio
-from contextlib import suppress
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
@@ -29,8 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.calendar import BERLIN
     from workflows import search
-    from workflows.bill_release import BillReleaseWorkflow
-    from workflows.common import DB_ACTIVITY
+    from workflows.common import DB_ACTIVITY, start_process
 
 CHUNK_TIMEOUT = timedelta(minutes=30)
 CHUNK_HEARTBEAT = timedelta(minutes=2)
@@ -143,10 +139,8 @@ class BillingRunWorkflow:
 
     async def _ask_for_release(self, tenant_id: str, bill_id: int) -> None:
         """A release process per held bill; it outlives the run (a clerk may take days)."""
-        with suppress(WorkflowAlreadyStartedError):  # started by an earlier run of this billing run
-            await workflow.start_child_workflow(
-                BillReleaseWorkflow.run,
-                BillReleaseInput(tenant_id=tenant_id, bill_id=bill_id),
-                id=f"bill-release/{tenant_id}/{bill_id}",
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
+        await start_process(
+            "BillReleaseWorkflow",
+            f"bill-release/{tenant_id}/{bill_id}",
+            BillReleaseInput(tenant_id=tenant_id, bill_id=bill_id),
+        )

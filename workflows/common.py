@@ -3,7 +3,13 @@
 from datetime import timedelta
 from typing import TypedDict
 
+from pydantic import BaseModel
+from temporalio import workflow
 from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inbox import start_process as start_process_activity
+    from models.process import StartProcess
 
 
 class ActivityOptions(TypedDict):
@@ -21,3 +27,15 @@ DB_ACTIVITY = ActivityOptions(
     ),
 )
 """Database and rendering work: retried with backoff; business errors are raised non-retryable."""
+
+
+async def start_process(workflow_type: str, workflow_id: str, payload: BaseModel) -> None:
+    """Start another process that lives on its own (a clerk may take days on it); once per workflow id.
+
+    An activity rather than a child workflow: the process must outlive the one that starts it, whatever
+    happens to that one."""
+    await workflow.execute_activity(
+        start_process_activity,
+        StartProcess(workflow=workflow_type, workflow_id=workflow_id, input=payload.model_dump(mode="json")),
+        **DB_ACTIVITY,
+    )

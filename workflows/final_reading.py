@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
@@ -33,9 +32,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.calendar import BERLIN, add_working_days, at_local_time
     from workflows import search
-    from workflows.bill_release import BillReleaseWorkflow
     from workflows.casework import Casework
-    from workflows.common import DB_ACTIVITY
+    from workflows.common import DB_ACTIVITY, start_process
 
 READING_DUE = timedelta(days=28)
 REQUEST_WAIT = 4
@@ -225,11 +223,10 @@ class FinalReadingWorkflow:
             if result.bill_id is not None:
                 self.bill_id = result.bill_id
                 if result.outcome == "held":
-                    await workflow.start_child_workflow(
-                        BillReleaseWorkflow.run,
+                    await start_process(
+                        "BillReleaseWorkflow",
+                        f"bill-release/{self.case.tenant_id}/{result.bill_id}",
                         BillReleaseInput(tenant_id=self.case.tenant_id, bill_id=result.bill_id),
-                        id=f"bill-release/{self.case.tenant_id}/{result.bill_id}",
-                        parent_close_policy=ParentClosePolicy.ABANDON,
                     )
                 await self.case.set_state("final_bill_" + result.outcome)
                 return

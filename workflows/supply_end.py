@@ -10,7 +10,6 @@ clerk. When the grid operator ended the assignment itself (55037, 55007), nothin
 from datetime import date, timedelta
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
@@ -32,9 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from rules.market_processes import exchange
     from workflows import search
     from workflows.casework import Casework
-    from workflows.common import DB_ACTIVITY
+    from workflows.common import DB_ACTIVITY, start_process
     from workflows.conversation import Conversation
-    from workflows.final_reading import FinalReadingWorkflow
 
 ENDED_BY_GRID = frozenset({"55037", "44037"})
 REASONS = {
@@ -124,11 +122,10 @@ class SupplyEndWorkflow:
                 SupplyEndLetter(contract_id=contract.contract_id, supply_end=end, reason=REASONS[request.reason]),
                 **DB_ACTIVITY,
             )
-        await workflow.start_child_workflow(
-            FinalReadingWorkflow.run,
+        await start_process(
+            "FinalReadingWorkflow",
+            f"final-reading/{contract.tenant_id}/{contract.contract_number}",
             FinalReadingInput(contract_id=contract.contract_id, supply_end=end),
-            id=f"final-reading/{contract.tenant_id}/{contract.contract_number}",
-            parent_close_policy=ParentClosePolicy.ABANDON,
         )
         await self.case.set_state("ending")
         self.case.waiting_for = f"the end of supply on {end}"
