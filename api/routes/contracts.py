@@ -3,9 +3,10 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
 from sqlmodel import select
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import Principal, require
 from api.deps import ClientDep, SessionDep, SettingsDep
@@ -13,10 +14,12 @@ from api.errors import field_error, not_found
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
 from models.orders import ContractOrder
+from models.process import CustomerCancellationInput
 from models.tenancy import Role, Tenant
 from rules.calendar import BERLIN
 from services.intake import OrderRejected, intake
 from services.supply import start_supply
+from workflows.customer_cancellation import CustomerCancellationWorkflow
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 Client = Annotated[Principal, require(Role.CLIENT, Role.CLERK, Role.SUPERVISOR)]
@@ -74,3 +77,55 @@ def get_contract(contract_number: str, principal: Client, session: SessionDep) -
         supply_end=contract.supply_end,
         workflow_id=contract.workflow_id,
     )
+
+
+class CancellationRequest(BaseModel):
+    requested_end: date | None = Field(
+        default=None, description="first day without supply the customer asks for; empty: the next possible day"
+    )
+    received_on: date | None = Field(default=None, description="when the cancellation reached us; default today")
+    channel: str = Field(default="api", max_length=20, description="letter, e-mail, phone, portal, ...")
+
+
+@router.post("/{contract_number}/cancellation", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def cancel_contract(
+    contract_number: str,
+    request: CancellationRequest,
+    principal: Client,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> Accepted:
+    """The customer cancels: ``cancellation/{tenant}/{contract}`` fixes the end, confirms it and ends the supply."""
+    contract = session.exec(
+        select(Contract).where(Contract.tenant_id == principal.tenant_id, Contract.contract_number == contract_number)
+    ).first()
+    if contract is None or contract.id is None:
+        raise not_found(f"contract {contract_number}")
+    if contract.supply_start is None or contract.state in ("ending", "ended", "cancelled"):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"contract {contract_number} is {contract.state}: there is no supply to cancel"
+        )
+    today = utcnow().astimezone(BERLIN).date()
+    received = request.received_on or today
+    if received > today:
+        raise field_error(("received_on",), "a cancellation cannot be received in the future")
+    if request.requested_end is not None and request.requested_end <= received:
+        raise field_error(("requested_end",), "the end of supply must be after the day the cancellation was received")
+    workflow_id = f"cancellation/{principal.tenant_id}/{contract_number}"
+    created = True
+    try:
+        await client.start_workflow(
+            CustomerCancellationWorkflow.run,
+            CustomerCancellationInput(
+                contract_id=contract.id,
+                received_on=received,
+                requested_end=request.requested_end,
+                channel=request.channel,
+            ),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        created = False  # asked twice: the cancellation is already being handled
+    return Accepted(contract_number=contract_number, workflow_id=workflow_id, created=created)
