@@ -140,7 +140,9 @@ class MarketActivities:
                 last_name=customer.last_name or None,
                 first_name=customer.first_name or None,
                 company=customer.company or None,
-            ),
+            )
+            if request.kind != "deregistration"
+            else None,
             customer_address=UtilmdParty(
                 street=location.street or None,
                 house_number=location.house_number or None,
@@ -241,7 +243,9 @@ class AnswerActivities:
             end=None if answer.pruefidentifikator in END_AT_ANSWERS else end,
             next_possible_date=day_start(answer.next_possible_date, division) if answer.next_possible_date else None,
             notice_period=answer.notice_period,
+            valid_from=day_start(answer.valid_from, division) if answer.valid_from else None,
             annual_consumption_kwh=answer.annual_consumption_kwh,
+            malo_id=None,  # an answer names its request (RFF+TN), not the location again
         )
         raw = reply_interchange(reply, utcnow())
         reference = parse_interchange(raw).reference

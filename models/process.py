@@ -58,6 +58,8 @@ class AnswerRequest(BaseModel):
     end: date | None = None
     next_possible_date: date | None = None
     notice_period: str | None = None
+    valid_from: date | None = None
+    """A rejection for notice: the last day a cancellation to the next possible date must arrive (DTM+157)."""
     annual_consumption_kwh: Decimal | None = None
     business_key: str
     workflow_id: str

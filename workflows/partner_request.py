@@ -144,6 +144,9 @@ class PartnerRequestProcess:
                 end=answer.end,
                 next_possible_date=answer.next_possible_end,
                 notice_period=f"{months:02d}MQ" if answer.notice_period_days and months else None,
+                valid_from=answer.next_possible_end - timedelta(days=answer.notice_period_days)
+                if answer.next_possible_end and answer.notice_period_days
+                else None,
                 annual_consumption_kwh=self.contract.annual_consumption_kwh if annual_kwh and self.contract else None,
                 business_key=f"{info.workflow_id}:answer",
                 workflow_id=info.workflow_id,
