@@ -1,6 +1,7 @@
 """Messdateninkasso on the time-skipping server: the final reading on time, after the reminder, after the
 escalation, never (a clerk chooses an estimate or the customer's reading), and twice."""
 
+import asyncio
 from collections import Counter
 from datetime import date, timedelta
 
@@ -15,6 +16,7 @@ from tests import market
 from tests.end_of_supply import Supplied, decide, task_of
 from tests.flow import eventually
 from worker import build_worker
+from workflows import search
 from workflows.final_reading import FinalReadingWorkflow
 
 START = date(2025, 1, 1)
@@ -68,6 +70,18 @@ async def test_reading_after_the_reminder(engine: Engine, time_env: WorkflowEnvi
         supplied, workflow_id, end = await begin(engine, time_env, settings, days_ago=30)  # already overdue
         await eventually(lambda: market.sent(engine, workflow_id, "17102"), what="ORDERS 17102")
         request = market.sent(engine, workflow_id, "17102")[0]
+        handle = time_env.client.get_workflow_handle(workflow_id)
+
+        async def waiting_for() -> str | None:
+            attributes = (await handle.describe()).typed_search_attributes
+            return attributes.get(search.WAITING_FOR)
+
+        for _ in range(100):  # the attribute is set with the workflow task that sent the request
+            if (reason := await waiting_for()) and "17102" in reason:
+                break
+            await asyncio.sleep(0.1)
+        assert reason is not None and reason.startswith("the asked-for values (17102) until")
+        assert (await handle.describe()).typed_search_attributes.get(search.PROCESS_STATE) == "requesting_final_reading"
         assert request.receiver == supplied.world.grid_operator.id and request.malo_id == supplied.malo_id
         await supplied.send_final_reading(end, str(1000 + 9 * (end - START).days))
         status = await time_env.client.get_workflow_handle_for(FinalReadingWorkflow.run, workflow_id).result()

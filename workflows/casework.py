@@ -22,11 +22,24 @@ class Casework:
     def __init__(self) -> None:
         self.desk = ClerkDesk()
         self.state = "started"
-        self.waiting_for: str | None = None
+        self._waiting_for: str | None = None
         self.tenant_id = ""
         self.contract_id: int | None = None
         self.description = ""
         self.tasks = 0
+
+    @property
+    def waiting_for(self) -> str | None:
+        return self._waiting_for
+
+    @waiting_for.setter
+    def waiting_for(self, reason: str | None) -> None:
+        """What the process waits for, also as the search attribute BpoWaitingFor (Temporal UI)."""
+        if reason != self._waiting_for:
+            self._waiting_for = reason
+            workflow.upsert_search_attributes(
+                [search.WAITING_FOR.value_set(reason) if reason else search.WAITING_FOR.value_unset()]
+            )
 
     async def set_state(
         self, state: str, *, contract_state: str | None = None, clearing_reason: str | None = None
