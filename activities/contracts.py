@@ -76,6 +76,7 @@ class ContractActivities:
                 supply_start=contract.supply_start,
                 supply_end=contract.supply_end,
                 notice_period_days=contract.notice_period_days,
+                minimum_term_until=contract.minimum_term_until,
                 annual_consumption_kwh=contract.annual_consumption_kwh,
             )
 

@@ -98,6 +98,7 @@ class Contract(SQLModel, table=True):
     billing_cycle_months: int = Field(default=12, description="12 for a yearly Turnusabrechnung, 1 for RLM")
     metering: str = text_code(10, default="slp", description="slp (register readings) or rlm (load profile)")
     notice_period_days: int = 28
+    minimum_term_until: date | None = Field(default=None, description="earliest end of the contract (exclusive)")
     annual_consumption_kwh: Decimal = quantity()
     previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")
     cancel_previous: bool = False

@@ -30,6 +30,7 @@ class ContractSnapshot(BaseModel):
     supply_start: date | None = None
     supply_end: date | None = None
     notice_period_days: int = 28
+    minimum_term_until: date | None = None
     annual_consumption_kwh: Decimal = Decimal("0")
 
 

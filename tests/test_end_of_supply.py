@@ -208,3 +208,23 @@ async def test_customer_cancellation_to_final_bill(
         ).all()
         assert bill.period_end == requested and not bill.estimated
     assert Counter(r.pruefidentifikator for r in market.sent(engine, supply_end)) == Counter({"55004": 1})
+
+
+async def test_cancellation_inside_the_minimum_term_is_rejected_to_its_end(
+    engine: Engine, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, engine, settings):
+        supplied = Supplied.create(engine, time_env.client, settings, start=START)
+        today = await today_on(time_env)
+        term_end = today + timedelta(days=200)
+        with Session(engine) as session:
+            contract = session.get(Contract, supplied.contract_id)
+            assert contract is not None
+            contract.minimum_term_until = term_end
+            session.commit()
+        raw = partner_request(supplied, "55016", NEW_SUPPLIER, end=today + timedelta(days=60))
+        workflow_id = await receive(time_env, engine, settings, supplied, raw)
+        outcome = await outcome_of(time_env, workflow_id)
+        assert outcome.state == "rejected"
+        rejection = answered(engine, workflow_id, "55018")
+        assert rejection.next_possible_date == day_start(term_end, "strom")

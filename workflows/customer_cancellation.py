@@ -36,7 +36,9 @@ class CustomerCancellationWorkflow:
                 search.PROCESS_STATE.value_set("confirming"),
             ]
         )
-        decision = eos.cancellation_end(request.received_on, request.requested_end, contract.notice_period_days)
+        decision = eos.cancellation_end(
+            request.received_on, request.requested_end, contract.notice_period_days, contract.minimum_term_until
+        )
         await workflow.execute_activity_method(
             DocumentActivities.cancellation_confirmation,
             CancellationLetter(

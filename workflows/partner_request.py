@@ -99,7 +99,10 @@ class PartnerRequestProcess:
         if c is None or c.supply_start is None:
             return None
         return eos.ContractTerms(
-            supply_start=c.supply_start, supply_end=c.supply_end, notice_period_days=c.notice_period_days
+            supply_start=c.supply_start,
+            supply_end=c.supply_end,
+            notice_period_days=c.notice_period_days,
+            minimum_term_until=c.minimum_term_until,
         )
 
     async def clear(self, reason: str, answer: "eos.MarketAnswer", deadline: datetime) -> TaskDecision | None:
