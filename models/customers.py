@@ -53,5 +53,8 @@ class SepaMandate(SQLModel, table=True):
     bic: str | None = Field(default=None, max_length=11)
     account_holder: str
     signed_on: date
-    state: str = text_code(20, default="active")
+    state: str = text_code(20, default="active", description="active, or stopped after returns (see reason)")
+    first_collected_on: date | None = Field(default=None, description="set once: later debits are RCUR, not FRST")
+    returns: int = Field(default=0, description="return debits so far; direct debit stops after the second")
+    stopped_reason: str = Field(default="", max_length=200)
     created_at: datetime = instant(default_factory=utcnow)

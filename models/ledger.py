@@ -38,6 +38,8 @@ class GlRole(StrEnum):
     FEES = "fees"
     ACCRUAL = "accrual"
     INSTALMENTS = "instalments"
+    TRANSIT = "transit"
+    BANK_CHARGES = "bank_charges"
 
 
 class LedgerAccount(SQLModel, table=True):

@@ -1,6 +1,18 @@
 """Imports every table module so that ``SQLModel.metadata`` is complete (alembic, tests)."""
 
-from models import billing, contracts, customers, documents, ledger, messages, parties, readings, tasks, tenancy
+from models import (
+    billing,
+    contracts,
+    customers,
+    documents,
+    ledger,
+    messages,
+    parties,
+    payments,
+    readings,
+    tasks,
+    tenancy,
+)
 
 __all__ = [
     "billing",
@@ -10,6 +22,7 @@ __all__ = [
     "ledger",
     "messages",
     "parties",
+    "payments",
     "readings",
     "tasks",
     "tenancy",

@@ -30,6 +30,11 @@ class Tenant(SQLModel, table=True):
     release_limit: Decimal | None = money(default=None, nullable=True)
     commercial_register: str = Field(default="", max_length=120, description="e.g. Amtsgericht Musterstadt HRB 4711")
     vat_id: str = Field(default="", max_length=20)
+    creditor_id: str = Field(default="", max_length=35, description="SEPA Gläubiger-Identifikationsnummer")
+    iban: str = Field(default="", max_length=34, description="the account customers pay to and debits go to")
+    bic: str = Field(default="", max_length=11)
+    reminder_fee: Decimal = money(default=Decimal("0.00"), description="Mahngebühr of dunning level 1")
+    dunning_grace_days: int = Field(default=14, description="days after due before the first reminder")
     created_at: datetime = instant(default_factory=utcnow)
 
 

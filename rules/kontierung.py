@@ -39,6 +39,8 @@ DEFAULT_CHART: dict[str, tuple[str, str]] = {
     "fees": ("4830", "Mahn- und Rücklastschriftgebühren"),
     "accrual": ("1300", "Abgrenzung nicht abgerechneter Verbrauch"),
     "instalments": ("1719", "Abschlagsanforderungen"),
+    "transit": ("1360", "Geldtransit Lastschriften"),
+    "bank_charges": ("6855", "Nebenkosten des Geldverkehrs"),
 }
 
 RULES: dict[str, tuple[Leg, ...]] = {
@@ -60,6 +62,11 @@ RULES: dict[str, tuple[Leg, ...]] = {
         Leg("debtor", "credit", "amount", open_item=True),
     ),
     "payment": (Leg("bank", "debit", "amount"), Leg("debtor", "credit", "amount")),
+    "direct_debit": (Leg("transit", "debit", "amount"), Leg("debtor", "credit", "amount")),
+    "collection": (Leg("bank", "debit", "amount"), Leg("transit", "credit", "amount")),
+    "bank_charge": (Leg("bank_charges", "debit", "amount"), Leg("bank", "credit", "amount")),
+    "charge_passed_on": (Leg("debtor", "debit", "amount", open_item=True), Leg("bank_charges", "credit", "amount")),
+    "refund": (Leg("debtor", "debit", "amount"), Leg("bank", "credit", "amount")),
     "unassigned_payment": (Leg("bank", "debit", "amount"), Leg("clearing", "credit", "amount")),
     "return_debit": (Leg("debtor", "debit", "amount", open_item=True), Leg("bank", "credit", "amount")),
     "fee": (Leg("debtor", "debit", "amount", open_item=True), Leg("fees", "credit", "amount")),
