@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
+from activities.dunning import DunningActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings, start_process
 from activities.ledger import LedgerActivities
 from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
@@ -22,10 +23,12 @@ from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
 from workflows.customer_cancellation import CustomerCancellationWorkflow
+from workflows.dunning import DunningWorkflow
 from workflows.final_reading import FinalReadingWorkflow
 from workflows.grid_supply_end import GridSupplyEndWorkflow
 from workflows.inbound import InboundMessageWorkflow
 from workflows.incoming_cancellation import IncomingCancellationWorkflow
+from workflows.instalment_plan import InstalmentPlanWorkflow
 from workflows.month_close import MonthCloseWorkflow
 from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
@@ -44,6 +47,8 @@ WORKFLOWS = [
     IncomingCancellationWorkflow,
     TerminationRequestWorkflow,
     GridSupplyEndWorkflow,
+    DunningWorkflow,
+    InstalmentPlanWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -59,6 +64,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     billing = BillingActivities(engine, settings.customer_outbox_path, transport)
     supply_end = SupplyEndActivities(engine, transport)
     answers = AnswerActivities(engine, transport)
+    dunning = DunningActivities(engine)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -68,6 +74,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         documents.order_cancelled_letter,
         documents.cancellation_confirmation,
         documents.supply_end_letter,
+        documents.payment_reminder,
+        documents.dunning_termination,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,
@@ -84,6 +92,14 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         supply_end.order_final_reading,
         supply_end.enter_final_reading,
         answers.answer_request,
+        dunning.arrears,
+        dunning.book_fee,
+        dunning.hold_items,
+        dunning.agree_plan,
+        dunning.rate_open,
+        dunning.revoke_plan,
+        dunning.hand_over,
+        dunning.open_dunning_cases,
         billing.request_instalments,
         billing.request_readings,
         billing.count_due,

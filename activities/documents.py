@@ -1,6 +1,7 @@
 """Letters rendered to PDF and archived once per business key."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
@@ -12,9 +13,9 @@ from activities.contracts import get_contract, price_valid_on
 from activities.errors import business_error
 from models.base import utcnow
 from models.contracts import BudgetInstalment, BudgetPlan, Contract, MarketLocation, Meter, Tariff
-from models.customers import Customer, SepaMandate
+from models.customers import ContractAccount, Customer, SepaMandate
 from models.documents import Document
-from models.process import CancellationLetter, DocumentRef, LetterRequest, SupplyEndLetter
+from models.process import CancellationLetter, DocumentRef, DunningLetter, LetterRequest, SupplyEndLetter
 from models.tenancy import Tenant
 from rules.budget import vat_rate
 from rules.calendar import BERLIN
@@ -24,6 +25,23 @@ from templates.render import render_pdf
 
 def _today() -> date:
     return utcnow().astimezone(BERLIN).date()
+
+
+def _iban_groups(iban: str) -> str:
+    """IBAN for print, in groups of 4: "DE89370400440532013000" -> "DE89 3704 0044 0532 0130 00"."""
+    compact = "".join(iban.split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _check_total(request: DunningLetter) -> None:
+    """The letter's total must be the sum of its items (a fee is shown on its own)."""
+    items = sum((item.amount for item in request.items), Decimal("0.00"))
+    if request.items and items != request.total:
+        raise business_error(
+            f"contract {request.contract_id}, dunning case {request.case_key}: the total {request.total} is not "
+            f"the sum of the items ({items})",
+            "TotalMismatch",
+        )
 
 
 class DocumentActivities:
@@ -92,6 +110,45 @@ class DocumentActivities:
                 return self._end_of_supply(session, contract, request.supply_end) | {"reason": request.reason.strip()}
 
             return self._archive(session, contract, "supply_end_letter", key, context)
+
+    @activity.defn
+    def payment_reminder(self, request: DunningLetter) -> DocumentRef:
+        """Zahlungserinnerung (dunning level 1): overdue items, fee, new payment date, bank account, objection."""
+        if not request.items or request.pay_by is None:
+            raise business_error(
+                f"contract {request.contract_id}, dunning case {request.case_key}: a payment reminder needs the "
+                "overdue items and the date to pay by",
+                "ReminderIncomplete",
+            )
+        _check_total(request)
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = f"payment-reminder:{request.case_key}"
+
+            def context() -> dict[str, Any]:
+                return self._dunning(session, contract, request, self._common(session, contract))
+
+            return self._archive(session, contract, "payment_reminder", key, context)
+
+    @activity.defn
+    def dunning_termination(self, request: DunningLetter) -> DocumentRef:
+        """Kündigung wegen Zahlungsverzugs (dunning level 3): open amount, last day of supply, Ersatzversorgung."""
+        supply_end = request.supply_end
+        if supply_end is None:
+            raise business_error(
+                f"contract {request.contract_id}, dunning case {request.case_key}: a termination needs the end of "
+                "supply",
+                "SupplyEndMissing",
+            )
+        _check_total(request)
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = f"dunning-termination:{request.case_key}"
+
+            def context() -> dict[str, Any]:
+                return self._dunning(session, contract, request, self._end_of_supply(session, contract, supply_end))
+
+            return self._archive(session, contract, "dunning_termination", key, context)
 
     def _archive(self, session: Session, contract: Contract, kind: str, key: str, context: Any) -> DocumentRef:
         existing = session.exec(select(Document).where(Document.business_key == key)).first()
@@ -211,5 +268,23 @@ class DocumentActivities:
             "postcode": holder.postcode,
             "city": holder.city,
             "meter_number": meter.meter_number if meter else None,
+        }
+        return context
+
+    def _dunning(
+        self, session: Session, contract: Contract, request: DunningLetter, context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The letter context plus the contract account and the dunning data; the IBAN defaults to the tenant's."""
+        account = session.get(ContractAccount, contract.account_id)
+        tenant = session.get(Tenant, contract.tenant_id)
+        assert account is not None and tenant is not None
+        context["contract"] |= {"account_number": account.account_number}
+        context["dunning"] = {
+            "overdue": [{"due_date": i.due_date, "text": i.text, "amount": i.amount} for i in request.items],
+            "total": request.total,
+            "fee": request.fee,
+            "amount_due": request.total + request.fee,
+            "pay_by": request.pay_by,
+            "iban": _iban_groups(request.iban or tenant.iban),
         }
         return context

@@ -160,7 +160,9 @@ async def start_process(start: StartProcess) -> bool:
             start.input,
             id=start.workflow_id,
             task_queue=activity.info().task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if start.again
+            else WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
     except WorkflowAlreadyStartedError:
         return False

@@ -249,6 +249,8 @@ class BillingTotals(BaseModel):
     """Instalment requests booked (they are due within two weeks)."""
     reading_requests: int = 0
     """Missing readings asked of the metering operator (ORDERS 17102)."""
+    dunning_cases: int = 0
+    """Dunning cases opened for accounts in arrears."""
     due: int = 0
     billed: int = 0
     held: int = 0
@@ -447,3 +449,105 @@ class StartProcess(BaseModel):
     workflow: str
     workflow_id: str
     input: dict[str, Any]
+    again: bool = False
+    """Allow a new run under an id whose earlier run has finished (never two at once)."""
+
+
+class DunningInput(BaseModel):
+    tenant_id: str
+    account_id: int
+    """The debtor account in arrears."""
+    case_key: str
+    """Names this dunning case (the oldest overdue item when it began)."""
+    level: int = 1
+    """The level to begin with: 1, or 2 when a broken instalment plan resumes the dunning."""
+    grace_days: int | None = None
+    """Days after due before an item counts as overdue; None: the tenant's (a revoked plan is due at once)."""
+
+
+class ArrearsCheck(BaseModel):
+    tenant_id: str
+    account_id: int
+    on: date
+    grace_days: int | None = None
+
+
+class Arrears(BaseModel):
+    total: Decimal
+    items: list[tuple[int, date, Decimal]]
+    contract_id: int | None
+    """A contract of the account (letters, supply end), the newest in supply."""
+    contract_number: str = ""
+    grace_days: int
+    reminder_fee: Decimal
+    iban: str
+    texts: dict[int, str] = Field(default_factory=dict)
+    """Item line id -> what it is (bill number, instalment), for the letters."""
+
+
+class FeeRequest(BaseModel):
+    tenant_id: str
+    account_id: int
+    amount: Decimal
+    on: date
+    key: str
+
+
+class HoldRequest(BaseModel):
+    tenant_id: str
+    line_ids: list[int]
+    kind: Literal["dispute", "deferral"]
+    by: str
+    reason: str = ""
+    due_date: date | None = None
+    release: bool = False
+
+
+class PlanRequest(BaseModel):
+    tenant_id: str
+    account_id: int
+    case_key: str
+    rates: int = Field(ge=2, le=24)
+    first_due: date
+    on: date
+
+
+class PlanRates(BaseModel):
+    rate_line_ids: list[int]
+    due_dates: list[date]
+    amounts: list[Decimal]
+
+
+class PlanRevocation(BaseModel):
+    tenant_id: str
+    account_id: int
+    case_key: str
+    rate_line_ids: list[int]
+    on: date
+
+
+class DunningItem(BaseModel):
+    """One overdue item of a dunning letter."""
+
+    due_date: date
+    text: str
+    """Shown as written, e.g. "Abschlag fällig am 15.01.2026" or "Rechnung 2026-0000123"."""
+    amount: Decimal
+    """The open amount of the item."""
+
+
+class DunningLetter(BaseModel):
+    """A Zahlungserinnerung (level 1) or a Kündigung wegen Zahlungsverzug (level 3), once per dunning case."""
+
+    contract_id: int
+    case_key: str
+    items: list[DunningItem]
+    total: Decimal
+    """The sum of the items' open amounts, without the fee."""
+    fee: Decimal = Decimal("0.00")
+    """Mahngebühr (flat damage according to the supplementary conditions); 0: none."""
+    pay_by: date | None = None
+    supply_end: date | None = None
+    """The termination's end of supply, exclusive like Contract.supply_end."""
+    iban: str = ""
+    """The supplier's account the customer pays to."""

@@ -3,12 +3,15 @@
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from edifact.envelope import Party, serialize_interchange
@@ -23,6 +26,8 @@ from rules.calendar import BERLIN, day_start
 from services.intake import intake
 from tests.factories import World
 from tests.flow import deliver, eventually, open_task
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -166,3 +171,23 @@ def partner_request(
             prepared_at=now,
         )
     )
+
+
+async def finished(env: WorkflowEnvironment, workflow_id: str, result_type: type[T], days: int = 120) -> T:
+    """The result of a workflow on the time-skipping server, skipping a day at a time until it has completed.
+
+    (Awaiting ``result()`` while the test server skips weeks of timers can end without the close event.)"""
+    handle = env.client.get_workflow_handle(workflow_id, result_type=result_type)
+    for _ in range(100):  # a process started by an activity may not exist yet
+        try:
+            await handle.describe()
+            break
+        except RPCError:
+            await asyncio.sleep(0.1)
+    for _ in range(days):
+        description = await handle.describe()
+        if description.status is not None and description.status != WorkflowExecutionStatus.RUNNING:
+            break
+        await env.sleep(timedelta(days=1))
+    result: T = await handle.result()
+    return result

@@ -29,13 +29,15 @@ DB_ACTIVITY = ActivityOptions(
 """Database and rendering work: retried with backoff; business errors are raised non-retryable."""
 
 
-async def start_process(workflow_type: str, workflow_id: str, payload: BaseModel) -> None:
+async def start_process(workflow_type: str, workflow_id: str, payload: BaseModel, *, again: bool = False) -> None:
     """Start another process that lives on its own (a clerk may take days on it); once per workflow id.
 
     An activity rather than a child workflow: the process must outlive the one that starts it, whatever
     happens to that one."""
     await workflow.execute_activity(
         start_process_activity,
-        StartProcess(workflow=workflow_type, workflow_id=workflow_id, input=payload.model_dump(mode="json")),
+        StartProcess(
+            workflow=workflow_type, workflow_id=workflow_id, input=payload.model_dump(mode="json"), again=again
+        ),
         **DB_ACTIVITY,
     )
