@@ -16,6 +16,7 @@ from activities.dunning import DunningActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings, start_process
 from activities.ledger import LedgerActivities
 from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
+from activities.payments import PaymentActivities
 from activities.supply_end import SupplyEndActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
@@ -33,6 +34,7 @@ from workflows.month_close import MonthCloseWorkflow
 from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
 from workflows.termination_request import TerminationRequestWorkflow
+from workflows.unassigned_payment import UnassignedPaymentWorkflow
 
 WORKFLOWS = [
     SupplyStartWorkflow,
@@ -49,6 +51,7 @@ WORKFLOWS = [
     GridSupplyEndWorkflow,
     DunningWorkflow,
     InstalmentPlanWorkflow,
+    UnassignedPaymentWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -65,6 +68,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     supply_end = SupplyEndActivities(engine, transport)
     answers = AnswerActivities(engine, transport)
     dunning = DunningActivities(engine)
+    payments = PaymentActivities(engine)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -92,6 +96,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         supply_end.order_final_reading,
         supply_end.enter_final_reading,
         answers.answer_request,
+        payments.collect,
+        payments.settle_unassigned,
         dunning.arrears,
         dunning.book_fee,
         dunning.hold_items,

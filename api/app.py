@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.routes import accounts, bills, contracts, market_messages, tasks
+from api.routes import accounts, bills, contracts, market_messages, payments, tasks
 from core.settings import Settings, get_settings
 
 
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(market_messages.router)
     app.include_router(accounts.router)
     app.include_router(bills.router)
+    app.include_router(payments.router)
     return app

@@ -16,6 +16,7 @@ from cli.admin import key_app, partner_app, tariff_app, tenant_app
 from cli.billing import billing_app
 from cli.edifact import edifact_app
 from cli.ledger import ledger_app
+from cli.payments import payments_app
 from core.settings import get_settings
 
 app = typer.Typer(help="Process engine for energy-supplier back offices.", no_args_is_help=True)
@@ -30,6 +31,7 @@ app.add_typer(inbox_app, name="inbox")
 app.add_typer(edifact_app, name="edifact")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
+app.add_typer(payments_app, name="payments")
 console = Console()
 
 

@@ -551,3 +551,25 @@ class DunningLetter(BaseModel):
     """The termination's end of supply, exclusive like Contract.supply_end."""
     iban: str = ""
     """The supplier's account the customer pays to."""
+
+
+class UnassignedPayment(BaseModel):
+    tenant_id: str
+    transaction_id: int
+    amount: Decimal
+    payer: str
+    remittance: str
+
+
+class PaymentDecision(BaseModel):
+    tenant_id: str
+    transaction_id: int
+    decision: str
+    account: str = ""
+    decided_by: str
+
+
+class PaymentDay(BaseModel):
+    tenant_id: str
+    on: date
+    run_key: str

@@ -333,8 +333,9 @@ def _summary(session: Session, statement_id: int, duplicate: bool) -> ImportResu
     )
 
 
-def assign(session: Session, transaction_id: int, account_id: int, by: str) -> int:
-    """A clerk assigns an unassigned payment to a debtor: from the clearing account to the debtor, allocated."""
+def assign(session: Session, transaction_id: int, account_id: int, by: str, settle: bool = True) -> int:
+    """A clerk assigns an unassigned payment to a debtor: from the clearing account to the debtor, allocated to
+    the open items (or, ``settle`` False, kept as the customer's credit)."""
     row = session.get(BankTransaction, transaction_id, with_for_update=True)
     account = session.get(LedgerAccount, account_id)
     if row is None or row.outcome != "unassigned":
@@ -353,7 +354,8 @@ def assign(session: Session, transaction_id: int, account_id: int, by: str) -> i
         origin=f"bank:{row.bank_key}",
         text=f"Zahlung zugeordnet von {by}",
     )
-    allocate_payment(session, document_id, account_id, row.booking_date)
+    if settle:
+        allocate_payment(session, document_id, account_id, row.booking_date)
     row.outcome, row.account_id, row.note = "matched", account_id, f"assigned by {by}"
     session.add(row)
     session.flush()

@@ -37,7 +37,8 @@ JOIN ledger_account a ON a.id = l.account_id AND a.kind = 'debtor'
 JOIN contract_account ca ON ca.tenant_id = a.tenant_id AND ca.account_number = a.number
 JOIN LATERAL (
     SELECT id FROM sepa_mandate sm
-    WHERE sm.account_id = ca.id AND sm.state = 'active' AND sm.signed_on <= :collection_date ORDER BY sm.signed_on DESC, sm.id DESC LIMIT 1
+    WHERE sm.account_id = ca.id AND sm.state = 'active' AND sm.signed_on <= :collection_date
+    ORDER BY sm.signed_on DESC, sm.id DESC LIMIT 1
 ) m ON true
 WHERE l.tenant_id = :tenant AND l.debit > 0 AND l.due_date IS NOT NULL AND l.due_date <= :collection_date
   AND NOT EXISTS (

@@ -1,0 +1,56 @@
+"""Payment work run by processes: the direct-debit run and a clerk's decision on an unassigned payment."""
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+
+from activities.errors import business_error
+from models.ledger import LedgerAccount
+from models.payments import BankTransaction
+from models.process import PaymentDay, PaymentDecision
+from services import bank_transactions
+from services.payment_runs import RunResult, collect
+
+
+class PaymentActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn
+    def collect(self, day: PaymentDay) -> RunResult:
+        """The direct-debit run of the day (once per run key)."""
+        with Session(self.engine) as session:
+            result = collect(session, day.tenant_id, day.on, day.run_key)
+            session.commit()
+            return result
+
+    @activity.defn
+    def settle_unassigned(self, decision: PaymentDecision) -> str:
+        """Apply the clerk's decision; a decision that cannot be applied comes back as ``refused: why``."""
+        with Session(self.engine) as session:
+            row = session.get(BankTransaction, decision.transaction_id)
+            if row is None or row.tenant_id != decision.tenant_id:
+                raise business_error(f"bank transaction {decision.transaction_id} not found", "NotFound")
+            if row.outcome in ("matched", "refunded"):
+                return "assigned" if row.outcome == "matched" else "refunded"  # applied before a retry
+            try:
+                if decision.decision == "refund":
+                    bank_transactions.refund_unassigned(session, row.id or 0, decision.decided_by)
+                    outcome = "refunded"
+                else:
+                    account = session.exec(
+                        select(LedgerAccount).where(
+                            LedgerAccount.tenant_id == decision.tenant_id,
+                            LedgerAccount.kind == "debtor",
+                            LedgerAccount.number == decision.account,
+                        )
+                    ).first()
+                    if account is None or account.id is None:
+                        return f"refused: no debtor account {decision.account}"
+                    settle = decision.decision == "assign"
+                    bank_transactions.assign(session, row.id or 0, account.id, decision.decided_by, settle=settle)
+                    outcome = "assigned" if settle else "kept_as_credit"
+            except ValueError as refused:
+                return f"refused: {refused}"
+            session.commit()
+            return outcome

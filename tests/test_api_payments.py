@@ -1,0 +1,87 @@
+"""Payments over HTTP and the CLI: a statement uploaded, its unassignable payment decided by a clerk; the
+direct-debit run and the import from the command line."""
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+from typer.testing import CliRunner
+
+from cli.main import app
+from core.settings import Settings
+from models.payments import BankTransaction
+from models.tasks import Task
+from models.tenancy import Role
+from tests.camt import Entry, Tx, statement
+from tests.flow import eventually
+from tests.test_api import Api
+from tests.test_payments import DAY, OWN_IBAN, Customer
+from worker import build_worker
+
+pytest_plugins = ["tests.test_api", "tests.test_cli"]
+D = Decimal
+
+
+async def test_statement_upload_and_a_clerk_assigning_the_unknown_payment(
+    api: Api, engine: Engine, client: Client, settings: Settings
+) -> None:
+    customer = Customer(engine)
+    key = api.key(customer.tenant, Role.CLERK)
+    raw = statement(OWN_IBAN, DAY, [Entry(True, [Tx(D("80.00"), remittance="danke", iban="DE12500105170648489890")])])
+    async with build_worker(client, engine, settings):
+        response = await api.http.post("/v1/bank-statements", content=raw, headers=key)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["transactions"] == 1 and len(body["unassigned"]) == 1
+        [workflow_id] = body["clearing_processes"]
+        task = await eventually(lambda: _open_task(engine, workflow_id), what="clearing task")
+        for _ in range(100):
+            decided = await api.http.post(
+                f"/v1/tasks/{task.id}/decision",
+                json={"decision": "assign", "data": {"account": customer.number}},
+                headers=key,
+            )
+            if decided.status_code != 409:
+                break
+            await asyncio.sleep(0.1)
+        assert decided.status_code == 200, decided.text
+        await client.get_workflow_handle(workflow_id).result()
+    with Session(engine) as session:
+        row = session.get(BankTransaction, body["unassigned"][0])
+        assert row is not None and row.outcome == "matched"
+    assert customer.balance() == 0
+    broken = await api.http.post("/v1/bank-statements", content=raw[:100], headers=key)
+    assert broken.status_code == 422 and "not a readable statement" in broken.text
+
+
+def _open_task(engine: Engine, workflow_id: str) -> Task | None:
+    with Session(engine) as session:
+        return session.exec(select(Task).where(Task.workflow_id == workflow_id, Task.state == "open")).first()
+
+
+def test_direct_debit_run_and_import_from_the_cli(
+    cli_env: None,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    customer = Customer(engine)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["payments", "run", "--tenant", customer.tenant, "--date", DAY.isoformat(), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 direct debits, 80.00 EUR" in result.output
+    [pain] = list(tmp_path.glob("*pain.008.xml"))
+    assert b"<CtrlSum>80.00</CtrlSum>" in pain.read_bytes()
+    camt = tmp_path / "statement.xml"
+    camt.write_bytes(statement(OWN_IBAN, DAY, [Entry(True, [Tx(D("5.00"), remittance=f"VK {customer.number}")])]))
+    imported = runner.invoke(app, ["payments", "import", str(camt), "--tenant", customer.tenant])
+    assert imported.exit_code == 0 and "matched 1" in imported.output
+    again = runner.invoke(app, ["payments", "import", str(camt), "--tenant", customer.tenant])
+    assert "already imported" in again.output
+    (tmp_path / "broken.xml").write_bytes(b"<Document>")
+    refused = runner.invoke(app, ["payments", "import", str(tmp_path / "broken.xml"), "--tenant", customer.tenant])
+    assert refused.exit_code == 1 and "not a readable statement" in refused.output
