@@ -97,6 +97,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         supply_end.enter_final_reading,
         answers.answer_request,
         payments.collect,
+        payments.daily_payments,
         payments.settle_unassigned,
         dunning.arrears,
         dunning.book_fee,

@@ -7,9 +7,12 @@ from temporalio import activity
 from activities.errors import business_error
 from models.ledger import LedgerAccount
 from models.payments import BankTransaction
-from models.process import PaymentDay, PaymentDecision
+from models.process import PaymentDay, PaymentDecision, TenantDay
+from models.tenancy import Tenant
 from services import bank_transactions
 from services.payment_runs import RunResult, collect
+from services.refunds import pay_out_credits
+from services.sepa import earliest_collection_date
 
 
 class PaymentActivities:
@@ -23,6 +26,21 @@ class PaymentActivities:
             result = collect(session, day.tenant_id, day.on, day.run_key)
             session.commit()
             return result
+
+    @activity.defn
+    def daily_payments(self, day: TenantDay) -> tuple[int, int]:
+        """The day's direct-debit run (for the earliest collection date) and payout of credits; (debits, refunds).
+
+        A tenant without a creditor id or bank account has no runs."""
+        with Session(self.engine) as session:
+            tenant = session.get(Tenant, day.tenant_id)
+            if tenant is None or not (tenant.creditor_id and tenant.iban and tenant.bic):
+                return 0, 0
+            collection_date = earliest_collection_date(day.on, "RCUR")
+            debits = collect(session, day.tenant_id, collection_date, f"{collection_date}")
+            refunds = pay_out_credits(session, day.tenant_id, day.on, f"{day.on}")
+            session.commit()
+            return (debits.debits if debits.created else 0), max(refunds.refunds, 0)
 
     @activity.defn
     def settle_unassigned(self, decision: PaymentDecision) -> str:

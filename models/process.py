@@ -251,6 +251,10 @@ class BillingTotals(BaseModel):
     """Missing readings asked of the metering operator (ORDERS 17102)."""
     dunning_cases: int = 0
     """Dunning cases opened for accounts in arrears."""
+    direct_debits: int = 0
+    """Collections in the day's pain.008 (items due by its collection date)."""
+    refunds: int = 0
+    """Credit balances paid out (pain.001)."""
     due: int = 0
     billed: int = 0
     held: int = 0

@@ -66,7 +66,7 @@ RULES: dict[str, tuple[Leg, ...]] = {
     "collection": (Leg("bank", "debit", "amount"), Leg("transit", "credit", "amount")),
     "bank_charge": (Leg("bank_charges", "debit", "amount"), Leg("bank", "credit", "amount")),
     "charge_passed_on": (Leg("debtor", "debit", "amount", open_item=True), Leg("bank_charges", "credit", "amount")),
-    "refund": (Leg("debtor", "debit", "amount"), Leg("bank", "credit", "amount")),
+    "refund": (Leg("debtor", "debit", "amount", open_item=True), Leg("bank", "credit", "amount")),
     "clearing_assignment": (Leg("clearing", "debit", "amount"), Leg("debtor", "credit", "amount")),
     "clearing_refund": (Leg("clearing", "debit", "amount"), Leg("bank", "credit", "amount")),
     "unassigned_payment": (Leg("bank", "debit", "amount"), Leg("clearing", "credit", "amount")),

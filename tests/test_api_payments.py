@@ -2,6 +2,7 @@
 direct-debit run and the import from the command line."""
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from core.settings import Settings
 from models.payments import BankTransaction
+from models.process import DunningInput
 from models.tasks import Task
 from models.tenancy import Role
 from tests.camt import Entry, Tx, statement
@@ -85,3 +87,26 @@ def test_direct_debit_run_and_import_from_the_cli(
     (tmp_path / "broken.xml").write_bytes(b"<Document>")
     refused = runner.invoke(app, ["payments", "import", str(tmp_path / "broken.xml"), "--tenant", customer.tenant])
     assert refused.exit_code == 1 and "not a readable statement" in refused.output
+
+
+async def test_objection_over_the_api_pauses_the_dunning(
+    api: Api, engine: Engine, client: Client, settings: Settings
+) -> None:
+    customer = Customer(engine, due=DAY - timedelta(days=60))
+    key = api.key(customer.tenant, Role.CLERK)
+    url = f"/v1/accounts/{customer.account}/objection"
+    assert (await api.http.post(url, json={"reason": "Abschlag zu hoch"}, headers=key)).status_code == 409
+    async with build_worker(client, engine, settings):
+        await client.start_workflow(
+            "DunningWorkflow",
+            DunningInput(tenant_id=customer.tenant, account_id=customer.account, case_key="api", grace_days=0),
+            id=f"dunning/{customer.tenant}/{customer.account}",
+            task_queue=settings.task_queue,
+        )
+        response = await api.http.post(url, json={"reason": "Abschlag zu hoch"}, headers=key)
+        assert response.status_code == 202 and response.json()["state"] == "paused"
+        task = await eventually(
+            lambda: _open_task(engine, f"dunning/{customer.tenant}/{customer.account}"), what="objection task"
+        )
+        assert task.kind == "dunning_objection"
+    assert (await api.http.post(url, json={"reason": "x"}, headers=key)).status_code == 422

@@ -19,6 +19,7 @@ from services.chart import book, ensure_chart, party_account
 from services.ledger import balance, open_items_total
 from services.month_close import gl_daily_balances
 from services.payment_runs import collect
+from services.refunds import pay_out_credits
 from tests.camt import Entry, Tx, statement
 from tests.end_of_supply import Supplied
 
@@ -196,3 +197,18 @@ def test_the_same_statement_twice_books_once_and_a_broken_one_is_kept(engine: En
             {"t": customer.tenant},
         ).one()
         assert state.state == "broken" and state.error
+
+
+def test_credit_balances_are_paid_out_once_by_pain001(engine: Engine) -> None:
+    customer = Customer(engine)
+    customer.bank(Entry(True, [Tx(D("130.00"), remittance=f"VK {customer.number}")]))  # 80 due, 50 too much
+    assert customer.balance() == D("-50.00")
+    with Session(engine) as session:
+        run = pay_out_credits(session, customer.tenant, DAY + timedelta(days=2), "refunds-1")
+        again = pay_out_credits(session, customer.tenant, DAY + timedelta(days=2), "refunds-1")
+        session.commit()
+        assert (run.refunds, run.total) == (1, D("50.00")) and again.document_id == run.document_id
+        document = session.get(Document, run.document_id)
+        assert document is not None and b"<CtrlSum>50.00</CtrlSum>" in document.content
+        assert open_items_total(session, customer.account, DAY + timedelta(days=29)) == 0
+    assert customer.balance() == 0

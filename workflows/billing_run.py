@@ -1,5 +1,6 @@
-"""Billing run ``billing-run/{tenant}/{date}``: request due instalments and missing readings, open dunning cases,
-bill every due contract in chunks, then deliver the bills. A daily schedule runs it (``billing-run/{tenant}``).
+"""Daily run ``billing-run/{tenant}/{date}``: request due instalments and missing readings, open dunning cases,
+make the direct-debit run and pay out credits, bill every due contract in chunks, then deliver the bills. A daily
+schedule runs it (``billing-run/{tenant}``).
 
 Contracts are taken in ascending id order, a page at a time, and billed by parallel chunk activities; each
 chunk commits in small batches and is skipped where already done, so a crashed worker or a restarted run
@@ -16,6 +17,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.dunning import DunningActivities
+    from activities.payments import PaymentActivities
     from models.process import (
         BillingChunk,
         BillingRunInput,
@@ -83,6 +85,13 @@ class BillingRunWorkflow:
             self.phase = "dunning"
             self.totals.dunning_cases = await workflow.execute_activity_method(
                 DunningActivities.open_dunning_cases,
+                TenantDay(tenant_id=request.tenant_id, on=on),
+                start_to_close_timeout=CHUNK_TIMEOUT,
+                retry_policy=CHUNK_RETRY,
+            )
+            self.phase = "payments"
+            self.totals.direct_debits, self.totals.refunds = await workflow.execute_activity_method(
+                PaymentActivities.daily_payments,
                 TenantDay(tenant_id=request.tenant_id, on=on),
                 start_to_close_timeout=CHUNK_TIMEOUT,
                 retry_policy=CHUNK_RETRY,

@@ -4,11 +4,13 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from api.auth import Principal, require
-from api.deps import SessionDep
+from api.deps import ClientDep, SessionDep
 from api.errors import not_found
 from models.base import utcnow
 from models.ledger import LedgerAccount
@@ -18,6 +20,7 @@ from services.statement import Statement, statement
 
 router = APIRouter(prefix="/v1/accounts", tags=["subledger"])
 Reader = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR, Role.CLIENT)]
+Clerks = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR)]
 
 
 class AccountView(BaseModel):
@@ -64,3 +67,25 @@ def account_statement(
     if since > until:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'from' must not be after 'to'")
     return statement(session, account, since, until)
+
+
+class Objection(BaseModel):
+    reason: str = Field(min_length=3, max_length=300, description="what the customer objects to")
+
+
+@router.post("/{account_id}/objection", status_code=status.HTTP_202_ACCEPTED)
+async def object_to_dunning(
+    account_id: int, objection: Objection, principal: Clerks, session: SessionDep, client: ClientDep
+) -> dict[str, str]:
+    """The customer objects (Widerspruch): the account's dunning pauses until a clerk decides."""
+    account = session.get(LedgerAccount, account_id)
+    if account is None or account.tenant_id != principal.tenant_id:
+        raise not_found(f"account {account_id}")
+    workflow_id = f"dunning/{principal.tenant_id}/{account_id}"
+    try:
+        state = await client.get_workflow_handle(workflow_id).execute_update("object", objection.reason)
+    except RPCError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"no dunning runs for account {account_id}") from error
+    except WorkflowUpdateFailedError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the dunning refused: {error.cause}") from error
+    return {"workflow_id": workflow_id, "state": str(state)}
