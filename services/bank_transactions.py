@@ -284,19 +284,30 @@ def _by_reference(session: Session, row: BankTransaction) -> tuple[int | None, i
 
 
 def _by_iban(session: Session, row: BankTransaction) -> int | None:
-    """The debtor account whose mandate has the payer's IBAN, if exactly one."""
+    """The debtor account whose mandate has the payer's IBAN; among several, the one owing exactly the amount."""
     if not row.counterparty_iban:
         return None
-    rows = session.execute(
-        text(
-            "SELECT DISTINCT la.id FROM sepa_mandate m JOIN contract_account ca ON ca.id = m.account_id"
-            " JOIN ledger_account la ON la.tenant_id = ca.tenant_id AND la.number = ca.account_number"
-            " AND la.kind = 'debtor' WHERE m.tenant_id = :tenant AND replace(m.iban, ' ', '') = :iban"
-        ),
-        {"tenant": row.tenant_id, "iban": row.counterparty_iban.replace(" ", "")},
-    ).scalars()
-    found = list(rows)
-    return found[0] if len(found) == 1 else None
+    found = list(
+        session.execute(
+            text(
+                "SELECT DISTINCT la.id FROM sepa_mandate m JOIN contract_account ca ON ca.id = m.account_id"
+                " JOIN ledger_account la ON la.tenant_id = ca.tenant_id AND la.number = ca.account_number"
+                " AND la.kind = 'debtor' WHERE m.tenant_id = :tenant AND replace(m.iban, ' ', '') = :iban"
+            ),
+            {"tenant": row.tenant_id, "iban": row.counterparty_iban.replace(" ", "")},
+        ).scalars()
+    )
+    if len(found) == 1:
+        return found[0]
+    owing = [
+        account_id
+        for account_id in found
+        if session.execute(
+            text("SELECT coalesce(sum(debit - credit), 0) FROM posting_line WHERE account_id = :a"), {"a": account_id}
+        ).scalar_one()
+        == row.amount
+    ]
+    return owing[0] if len(owing) == 1 else None
 
 
 def _unassigned(session: Session, row: BankTransaction) -> None:

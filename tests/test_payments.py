@@ -11,11 +11,13 @@ from sqlmodel import Session, select
 
 from models.customers import SepaMandate
 from models.documents import Document
+from models.orders import ContractOrder
 from models.payments import BankTransaction, DirectDebit
 from models.tenancy import Tenant
 from services.bank_statements import StatementError
 from services.bank_transactions import assign, import_statement, refund_unassigned
 from services.chart import book, ensure_chart, party_account
+from services.intake import intake
 from services.ledger import balance, open_items_total
 from services.month_close import gl_daily_balances
 from services.payment_runs import collect
@@ -35,6 +37,7 @@ class Customer:
     def __init__(self, engine: Engine, amount: str = "80.00", due: date = DAY) -> None:
         self.engine = engine
         supplied = Supplied.create(engine, None, None, start=date(2025, 1, 1))  # type: ignore[arg-type]
+        self.supplied = supplied
         self.tenant = supplied.world.tenant.id
         with Session(engine) as session:
             tenant = session.get(Tenant, self.tenant)
@@ -212,3 +215,33 @@ def test_credit_balances_are_paid_out_once_by_pain001(engine: Engine) -> None:
         assert document is not None and b"<CtrlSum>50.00</CtrlSum>" in document.content
         assert open_items_total(session, customer.account, DAY + timedelta(days=29)) == 0
     assert customer.balance() == 0
+
+
+def test_a_payer_with_several_accounts_is_matched_by_the_amount_owed(engine: Engine) -> None:
+    customer = Customer(engine)
+    with Session(engine) as session:  # a second contract account of the same payer (same IBAN in the mandate)
+        order = ContractOrder.model_validate(customer.supplied.world.order(date(2025, 1, 1)))
+        contract, _ = intake(session, customer.supplied.world.tenant, order, date(2020, 1, 1))
+        number = session.execute(
+            text("SELECT account_number FROM contract_account WHERE id = :id"), {"id": contract.account_id}
+        ).scalar_one()
+        second = party_account(session, customer.tenant, "strom", "debtor", number, "Erika Mustermann")
+        book(
+            session,
+            tenant_id=customer.tenant,
+            division="strom",
+            doc_type="instalment_request",
+            key="inst:second",
+            posting_date=DAY,
+            amounts={"amount": D("35.00")},
+            party_account_id=second,
+            due_date=DAY,
+        )
+        session.commit()
+    result = customer.bank(Entry(True, [Tx(D("35.00"), remittance="Strom", iban="DE89370400440532013000")]))
+    assert result.matched == 1  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        assert balance(session, second, DAY + timedelta(days=5)) == 0
+    assert customer.balance() == D("80.00")
+    unclear = customer.bank(Entry(True, [Tx(D("12.34"), remittance="Strom", iban="DE89370400440532013000")]))
+    assert len(unclear.unassigned) == 1  # type: ignore[attr-defined]  # neither account owes 12.34
