@@ -67,7 +67,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     billing = BillingActivities(engine, settings.customer_outbox_path, transport)
     supply_end = SupplyEndActivities(engine, transport)
     answers = AnswerActivities(engine, transport)
-    dunning = DunningActivities(engine)
+    dunning = DunningActivities(engine, transport)
     payments = PaymentActivities(engine)
     return [
         contracts.load_contract,
@@ -80,6 +80,8 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         documents.supply_end_letter,
         documents.payment_reminder,
         documents.dunning_termination,
+        documents.disconnection_threat,
+        documents.disconnection_notice,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,
@@ -106,6 +108,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         dunning.rate_open,
         dunning.revoke_plan,
         dunning.hand_over,
+        dunning.order_disconnection,
         dunning.open_dunning_cases,
         billing.request_instalments,
         billing.request_readings,

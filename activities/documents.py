@@ -150,6 +150,33 @@ class DocumentActivities:
 
             return self._archive(session, contract, "dunning_termination", key, context)
 
+    @activity.defn
+    def disconnection_threat(self, request: DunningLetter) -> DocumentRef:
+        """Sperrandrohung (§19 StromGVV/GasGVV): the arrears and the earliest day of an interruption."""
+        return self._disconnection("disconnection_threat", request)
+
+    @activity.defn
+    def disconnection_notice(self, request: DunningLetter) -> DocumentRef:
+        """Sperrankündigung: the day of the interruption and the offer of an Abwendungsvereinbarung."""
+        return self._disconnection("disconnection_notice", request)
+
+    def _disconnection(self, kind: str, request: DunningLetter) -> DocumentRef:
+        if request.disconnection_on is None or not request.items:
+            raise business_error(
+                f"contract {request.contract_id}, dunning case {request.case_key}: a {kind} needs the items and the "
+                "day of the interruption",
+                "DisconnectionIncomplete",
+            )
+        _check_total(request)
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = f"{kind.replace('_', '-')}:{request.case_key}"
+
+            def context() -> dict[str, Any]:
+                return self._dunning(session, contract, request, self._common(session, contract))
+
+            return self._archive(session, contract, kind, key, context)
+
     def _archive(self, session: Session, contract: Contract, kind: str, key: str, context: Any) -> DocumentRef:
         existing = session.exec(select(Document).where(Document.business_key == key)).first()
         if existing is None:
@@ -286,5 +313,6 @@ class DocumentActivities:
             "amount_due": request.total + request.fee,
             "pay_by": request.pay_by,
             "iban": _iban_groups(request.iban or tenant.iban),
+            "disconnection_on": request.disconnection_on,
         }
         return context

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import uuid
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
@@ -15,15 +16,19 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.errors import business_error
+from edifact.envelope import Party, serialize_interchange
+from edifact.orders import OrdersCommunication, OrdersMessage, orders_interchange
 from models.base import utcnow
-from models.contracts import Contract
+from models.contracts import Contract, MarketLocation
 from models.customers import ContractAccount
 from models.documents import Document
 from models.ledger import LedgerAccount, PostingDocument, PostingLine
+from models.messages import Direction, MarketMessage, MessageState
 from models.payments import HoldKind
 from models.process import (
     Arrears,
     ArrearsCheck,
+    DisconnectionOrder,
     DunningInput,
     FeeRequest,
     HoldRequest,
@@ -33,14 +38,21 @@ from models.process import (
     TenantDay,
 )
 from models.tenancy import Tenant
+from rules.calendar import day_start
+from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
 from services import receivable_terms
 from services.chart import book
 from services.ledger import CENT, Line, PostingRequest, clear, open_amount, post
+from services.reading_requests import Transport
+
+DISCONNECTION_THRESHOLD = Decimal("100.00")
+"""§19 (2) StromGVV/GasGVV: at least 100 EUR, and at least two monthly instalments, are in arrears."""
 
 
 class DunningActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, transport: Transport) -> None:
         self.engine = engine
+        self.transport = transport
 
     @activity.defn
     def arrears(self, check: ArrearsCheck) -> Arrears:
@@ -72,7 +84,14 @@ class DunningActivities:
                     {"ids": [line_id for line_id, _, _ in overdue.items]},
                 )
             }
+            disconnection = bool(
+                tenant.disconnect_basic_supply
+                and contract is not None
+                and contract.basic_supply
+                and overdue.total >= max(DISCONNECTION_THRESHOLD, 2 * _monthly_instalment(session, contract))
+            )
             return Arrears(
+                disconnection=disconnection,
                 total=overdue.total,
                 items=overdue.items,
                 contract_id=contract.id if contract else None,
@@ -243,6 +262,28 @@ class DunningActivities:
             return document_id
 
     @activity.defn
+    def order_disconnection(self, order: DisconnectionOrder) -> int:
+        """Sperrauftrag ORDERS 17115 to the grid operator, earliest from ``order.earliest``; sent once per key."""
+        with Session(self.engine) as session:
+            contract = session.get(Contract, order.contract_id)
+            assert contract is not None
+            tenant = session.get(Tenant, contract.tenant_id)
+            location = session.get(MarketLocation, contract.location_id)
+            assert tenant is not None and location is not None
+            message = session.exec(
+                select(MarketMessage).where(MarketMessage.business_key == order.business_key)
+            ).first()
+            if message is None:
+                message = _store_disconnection(session, tenant, contract, location, order)
+            assert message.id is not None and message.receiver and message.interchange_ref
+            self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw)
+            if message.state != "sent":
+                message.state = "sent"
+                session.add(message)
+                session.commit()
+            return message.id
+
+    @activity.defn
     def hand_over(self, case: DunningInput) -> int:
         """The collection agency's file: the debtor and the open items (CSV), archived once per case."""
         key = f"collection:{case.tenant_id}:{case.case_key}"
@@ -298,5 +339,71 @@ class DunningActivities:
         return started
 
 
+def _monthly_instalment(session: Session, contract: Contract) -> Decimal:
+    instalment = session.execute(
+        text("SELECT instalment FROM budget_plan WHERE contract_id = :c AND ended_on IS NULL ORDER BY id DESC LIMIT 1"),
+        {"c": contract.id},
+    ).scalar()
+    return Decimal(instalment or 0)
+
+
 def _add_months(day: date, months: int) -> date:
     return day + relativedelta(months=months)
+
+
+def _store_disconnection(
+    session: Session, tenant: Tenant, contract: Contract, location: MarketLocation, order: DisconnectionOrder
+) -> MarketMessage:
+    now = utcnow().replace(second=0, microsecond=0)
+    sender = tenant.gas_market_partner_id if contract.division == "gas" else tenant.market_partner_id
+    if not sender:
+        raise business_error(f"tenant {tenant.id} has no code number for {contract.division}", "TenantIncomplete")
+    message = OrdersMessage(
+        pruefidentifikator="17115",
+        message_reference=uuid.uuid4().hex[:14].upper(),
+        category="Z51",
+        document_number=uuid.uuid4().hex[:20].upper(),
+        document_date=now,
+        earliest_date=day_start(order.earliest, contract.division),
+        sender=sender,
+        receiver=location.grid_operator_id,
+        sender_code_list=NAD_CODE_LIST[contract.division],
+        receiver_code_list=NAD_CODE_LIST[contract.division],
+        contact_name=tenant.name,
+        communications=[OrdersCommunication(number=tenant.email or "service@invalid", channel="EM")],
+        location_id=location.malo_id,
+    )
+    reference = uuid.uuid4().hex[:14].upper()
+    qualifier = UNB_QUALIFIER[contract.division]
+    raw = serialize_interchange(
+        orders_interchange(
+            [message],
+            sender=Party(id=sender, qualifier=qualifier),
+            receiver=Party(id=location.grid_operator_id, qualifier=qualifier),
+            reference=reference,
+            prepared_at=now,
+        )
+    )
+    session.execute(
+        insert(MarketMessage)
+        .values(
+            tenant_id=tenant.id,
+            direction=Direction.OUTBOUND,
+            state=MessageState.QUEUED,
+            business_key=order.business_key,
+            message_type="ORDERS",
+            pruefidentifikator="17115",
+            sender=sender,
+            receiver=location.grid_operator_id,
+            interchange_ref=reference,
+            document_number=message.document_number,
+            malo_id=location.malo_id,
+            raw=raw,
+            sha256=hashlib.sha256(raw).hexdigest(),
+            workflow_id=order.workflow_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["business_key"])
+    )
+    session.commit()
+    return session.exec(select(MarketMessage).where(MarketMessage.business_key == order.business_key)).one()

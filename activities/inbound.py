@@ -16,6 +16,7 @@ from edifact.errors import EdifactContentError
 from edifact.generic import parse_generic
 from edifact.invoic import parse_invoic
 from edifact.mscons import MsconsMessage, iter_readings, parse_mscons
+from edifact.ordrsp import parse_ordrsp
 from edifact.profile import ProfileSeries, leading_segments, read_profile
 from edifact.pruefidentifikatoren import PRUEFIDENTIFIKATOREN, is_published
 from edifact.remadv import parse_remadv
@@ -99,6 +100,7 @@ class InboundProcessing:
             "MSCONS": self._mscons,
             "INVOIC": self._invoice,
             "REMADV": self._invoice,
+            "ORDRSP": self._ordrsp,
             "APERAK": self._aperak,
             "CONTRL": self._contrl,
         }.get(raw.type, self._unsupported)
@@ -195,6 +197,36 @@ class InboundProcessing:
         self._describe(message.pruefidentifikator, message.document_number, getattr(message, "malo_id", None))
         self._accept(message)
         self.outcome.problems.append(f"{raw.type} {message.document_number}: no process handles it yet")
+
+    def _ordrsp(self, raw: RawMessage) -> None:
+        """An answer to our ORDERS (RFF+ON: the order's document number) goes to the process that ordered."""
+        message = parse_ordrsp(raw)
+        self._describe(message.pruefidentifikator, message.document_number, None)
+        self._accept(message)
+        order = self.session.exec(
+            select(MarketMessage).where(
+                MarketMessage.tenant_id == self.tenant_id,
+                MarketMessage.direction == Direction.OUTBOUND,
+                MarketMessage.message_type == "ORDERS",
+                MarketMessage.document_number == message.order_reference,
+            )
+        ).first()
+        answer = MarketAnswer(
+            message_id=self.message_id,
+            pruefidentifikator=message.pruefidentifikator,
+            sender=message.sender,
+            reference_transaction=message.order_reference,
+            answer_code=message.answer_code,
+            answer_code_list=message.answer_code_list,
+            free_text=message.answer_text,
+        )
+        if order is None or order.workflow_id is None:
+            problem = f"ORDRSP {message.document_number}: no order {message.order_reference} of ours awaits it"
+            self.outcome.deliveries.append(Delivery(workflow_id=None, answer=answer, problem=problem))
+            return
+        self.row.in_reply_to_id = self.row.in_reply_to_id or order.id
+        self.row.workflow_id = self.row.workflow_id or order.workflow_id
+        self.outcome.deliveries.append(Delivery(workflow_id=order.workflow_id, answer=answer))
 
     def _aperak(self, raw: RawMessage) -> None:
         message = parse_aperak(raw)

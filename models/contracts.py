@@ -99,6 +99,7 @@ class Contract(SQLModel, table=True):
     metering: str = text_code(10, default="slp", description="slp (register readings) or rlm (load profile)")
     notice_period_days: int = 28
     minimum_term_until: date | None = Field(default=None, description="earliest end of the contract (exclusive)")
+    basic_supply: bool = Field(default=False, description="Grundversorgung (StromGVV/GasGVV)")
     annual_consumption_kwh: Decimal = quantity()
     previous_supplier_id: str | None = Field(default=None, foreign_key="market_partner.id")
     cancel_previous: bool = False

@@ -482,6 +482,8 @@ class Arrears(BaseModel):
     contract_id: int | None
     """A contract of the account (letters, supply end), the newest in supply."""
     contract_number: str = ""
+    disconnection: bool = False
+    """The tenant disconnects basic-supply customers and the arrears reach the §19 threshold."""
     grace_days: int
     reminder_fee: Decimal
     iban: str
@@ -553,6 +555,8 @@ class DunningLetter(BaseModel):
     pay_by: date | None = None
     supply_end: date | None = None
     """The termination's end of supply, exclusive like Contract.supply_end."""
+    disconnection_on: date | None = None
+    """Sperrandrohung: the earliest day of the interruption; Sperrankündigung: its day."""
     iban: str = ""
     """The supplier's account the customer pays to."""
 
@@ -577,3 +581,10 @@ class PaymentDay(BaseModel):
     tenant_id: str
     on: date
     run_key: str
+
+
+class DisconnectionOrder(BaseModel):
+    contract_id: int
+    earliest: date
+    business_key: str
+    workflow_id: str

@@ -35,6 +35,9 @@ class Tenant(SQLModel, table=True):
     bic: str = Field(default="", max_length=11)
     reminder_fee: Decimal = money(default=Decimal("0.00"), description="Mahngebühr of dunning level 1")
     dunning_grace_days: int = Field(default=14, description="days after due before the first reminder")
+    disconnect_basic_supply: bool = Field(
+        default=False, description="dunning level 3 of basic-supply customers: disconnection (§19 StromGVV/GasGVV)"
+    )
     created_at: datetime = instant(default_factory=utcnow)
 
 

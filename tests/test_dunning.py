@@ -2,7 +2,7 @@
 an instalment plan kept and broken, a deferral."""
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, text
@@ -10,6 +10,9 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
+from edifact.envelope import Party, serialize_interchange
+from edifact.ordrsp import OrdrspMessage, ordrsp_interchange
+from models.contracts import Contract
 from models.documents import Document
 from models.payments import HoldKind, ItemHold
 from models.process import DunningInput, ProcessStatus
@@ -20,7 +23,7 @@ from services.ledger import allocate
 from services.receivable_terms import hold
 from tests import market
 from tests.end_of_supply import Supplied, decide, finished, task_of
-from tests.flow import eventually
+from tests.flow import deliver, eventually
 from worker import build_worker
 from workflows.dunning import DunningWorkflow
 
@@ -243,3 +246,48 @@ def _rates(engine: Engine, account_id: int) -> list[tuple[date, Decimal]]:
             {"a": account_id},
         ).all()
         return [(r.due_date, r.debit) for r in rows]
+
+
+async def test_basic_supply_customer_is_threatened_then_disconnected_through_the_grid_operator(
+    engine: Engine, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, engine, settings):
+        debt = Debt(engine, time_env, settings, await today_on(time_env))
+        with Session(engine) as session:
+            tenant = session.get(Tenant, debt.tenant)
+            contract = session.get(Contract, debt.supplied.contract_id)
+            assert tenant is not None and contract is not None
+            tenant.disconnect_basic_supply, contract.basic_supply = True, True
+            session.commit()
+        await debt.start(time_env, settings, level=3)
+        await eventually(lambda: debt.documents()["disconnection_threat"], what="threat letter")
+        await time_env.sleep(timedelta(days=29))  # four weeks after the threat
+        [order] = await eventually(lambda: market.sent(engine, debt.workflow_id, "17115"), what="Sperrauftrag")
+        assert order.receiver == debt.supplied.world.grid_operator.id and order.malo_id == debt.supplied.malo_id
+        assert debt.documents()["disconnection_notice"] == 1
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        grid, supplier = debt.supplied.world.grid_operator.id, debt.supplied.world.tenant.market_partner_id
+        answer = OrdrspMessage(
+            pruefidentifikator="19116",
+            message_reference="ORD1",
+            category="Z51",
+            document_number="NB-4711",
+            document_date=now,
+            order_reference=order.document_number,
+            answer_code="A09",
+            answer_code_list="E_0470",
+            sender=grid,
+            receiver=supplier,
+        )
+        raw = serialize_interchange(
+            ordrsp_interchange(
+                [answer],
+                sender=Party(id=grid, qualifier="500"),
+                receiver=Party(id=supplier, qualifier="500"),
+                reference="ORDRSP1",
+                prepared_at=now,
+            )
+        )
+        await deliver(engine, time_env.client, settings.task_queue, debt.supplied.world.tenant, raw)
+        assert await result(time_env, debt.workflow_id) == "disconnection_ordered"
+    assert debt.documents()["dunning_termination"] == 0

@@ -2,7 +2,9 @@
 
 Level 1 sends the Zahlungserinnerung with the tenant's fee and a date two weeks on; level 2 asks a clerk to call
 (promise to pay by a date, an instalment plan, a dispute, unreachable); level 3 terminates the contract in
-writing, starts the supply end and hands the claim to the collection agency. Before every step the process
+writing, starts the supply end and hands the claim to the collection agency — or, for basic-supply customers of
+a tenant who chose it and arrears above the §19 threshold, threatens disconnection, announces it and orders it
+from the grid operator (ORDERS 17115). Before every step the process
 looks again: what is paid, disputed or deferred is never dunned, and nothing overdue ends the case. An objection
 (the ``object`` update) pauses it until a clerk decides.
 """
@@ -18,30 +20,37 @@ with workflow.unsafe.imports_passed_through():
     from models.process import (
         Arrears,
         ArrearsCheck,
+        DisconnectionOrder,
         DunningInput,
         DunningItem,
         DunningLetter,
         FeeRequest,
         HoldRequest,
+        MarketAnswer,
         PlanRequest,
         ProcessStatus,
         SupplyEndInput,
         TaskDecision,
     )
-    from rules.calendar import at_local_time, earliest_supply_start
+    from rules.calendar import add_working_days, answer_deadline, at_local_time, earliest_supply_start
     from workflows.casework import Casework
     from workflows.common import DB_ACTIVITY, start_process
+    from workflows.conversation import Conversation
 
 PAY_WITHIN = timedelta(days=14)
 PROMISE_GRACE = timedelta(days=3)
 TERMINATION_NOTICE = timedelta(days=14)
 CALL_DECISIONS = ["promise_to_pay", "instalment_plan", "dispute", "unreachable"]
+DISCONNECTION_THREAT = timedelta(weeks=4)
+DISCONNECTION_NOTICE_WORKING_DAYS = 8
+ORDER_ANSWERS = frozenset({"19116", "19117"})
 
 
 @workflow.defn
 class DunningWorkflow:
     def __init__(self) -> None:
         self.case = Casework()
+        self.talk = Conversation()
         self.level = 0
         self.objection: str | None = None
         self._request: DunningInput | None = None
@@ -66,6 +75,11 @@ class DunningWorkflow:
             if not 2 <= rates <= 24:
                 raise ValueError("an instalment plan has 2 to 24 rates (data.rates)")
             date.fromisoformat(str(decision.data.get("first_due", "")))
+
+    @workflow.signal
+    def market_answer(self, answer: MarketAnswer) -> None:
+        """The grid operator's answer to our Sperrauftrag (ORDRSP 19116/19117)."""
+        self.talk.receive(answer)
 
     @workflow.update
     def object(self, reason: str) -> str:
@@ -158,6 +172,11 @@ class DunningWorkflow:
             # the promise was not kept: the dunning goes on
 
     async def _terminate(self, arrears: Arrears) -> str | None:
+        if arrears.disconnection:
+            outcome = await self._disconnect(arrears)
+            if outcome != "terminate":
+                return outcome
+            arrears = await self._arrears()
         await self.case.set_state("level_3_termination")
         if arrears.contract_id is None:
             await workflow.execute_activity_method(DunningActivities.hand_over, self.request, **DB_ACTIVITY)
@@ -173,6 +192,52 @@ class DunningWorkflow:
         )
         await workflow.execute_activity_method(DunningActivities.hand_over, self.request, **DB_ACTIVITY)
         return "handed_over"
+
+    async def _disconnect(self, arrears: Arrears) -> str | None:
+        """§19 StromGVV/GasGVV: threat, four weeks, announcement eight working days ahead (with the offer of an
+        instalment agreement), Sperrauftrag 17115; the grid operator confirms (19116) or refuses (19117)."""
+        await self.case.set_state("level_3_disconnection_threat")
+        threat_until = self.case.today() + DISCONNECTION_THREAT
+        await workflow.execute_activity_method(
+            DocumentActivities.disconnection_threat, self._letter(arrears, disconnection_on=threat_until), **DB_ACTIVITY
+        )
+        waited = await self._wait_until(threat_until, "payment after the disconnection threat")
+        if waited is not None:
+            return waited
+        arrears = await self._arrears()
+        if arrears.total <= 0:
+            return "settled"
+        assert arrears.contract_id is not None
+        day = add_working_days(self.case.today(), DISCONNECTION_NOTICE_WORKING_DAYS)
+        await self.case.set_state("level_3_disconnection_ordered")
+        await workflow.execute_activity_method(
+            DocumentActivities.disconnection_notice, self._letter(arrears, disconnection_on=day), **DB_ACTIVITY
+        )
+        info = workflow.info()
+        await workflow.execute_activity_method(
+            DunningActivities.order_disconnection,
+            DisconnectionOrder(
+                contract_id=arrears.contract_id,
+                earliest=day,
+                business_key=f"{info.workflow_id}:{info.run_id}:17115",
+                workflow_id=info.workflow_id,
+            ),
+            **DB_ACTIVITY,
+        )
+        answer = await self.talk.wait(
+            ORDER_ANSWERS, answer_deadline(workflow.now(), None), "the grid operator's answer to the Sperrauftrag"
+        )
+        if answer is not None and answer.pruefidentifikator == "19116":
+            return "disconnection_ordered"
+        why = "refused" if answer is not None else "not answered"
+        decision = await self.case.ask(
+            "disconnection_refused",
+            f"The grid operator {why} the Sperrauftrag ({answer.answer_code if answer else 'no answer'})",
+            ["terminate_instead", "stop_dunning"],
+            {"answer": answer.model_dump(mode="json") if answer else None},
+            queue="dunning",
+        )
+        return "terminate" if decision.decision == "terminate_instead" else "stopped"
 
     async def _wait_until(self, day: date, what: str) -> str | None:
         """Sleep until ``day`` unless an objection comes first; returns an outcome if the case ended meanwhile."""
@@ -225,7 +290,14 @@ class DunningWorkflow:
             **DB_ACTIVITY,
         )
 
-    def _letter(self, arrears: Arrears, *, pay_by: date | None = None, supply_end: date | None = None) -> DunningLetter:
+    def _letter(
+        self,
+        arrears: Arrears,
+        *,
+        pay_by: date | None = None,
+        supply_end: date | None = None,
+        disconnection_on: date | None = None,
+    ) -> DunningLetter:
         assert arrears.contract_id is not None
         return DunningLetter(
             contract_id=arrears.contract_id,
@@ -238,6 +310,7 @@ class DunningWorkflow:
             fee=arrears.reminder_fee if pay_by else Decimal("0.00"),
             pay_by=pay_by,
             supply_end=supply_end,
+            disconnection_on=disconnection_on,
             iban=arrears.iban,
         )
 
