@@ -357,11 +357,12 @@ def book_bills(session: Session, tenant_id: str, bills: Sequence[Bill], on: date
     numbers = take_bill_numbers(session, tenant_id, on.year, len(bills))
     debtors = debtor_accounts(session, tenant_id, [bill.contract_id for bill in bills])
     requests = []
+    charts = {division: ensure_chart(session, tenant_id, division) for division in {bill.division for bill in bills}}
     for bill, number in zip(bills, numbers, strict=True):
         bill.number = number
         bill.due_date = on + (PAYMENT_TERM if bill.balance >= 0 else REFUND_TERM)
         bill.booked_at = datetime.now(UTC)
-        requests.extend(_postings(session, tenant_id, bill, debtors[bill.contract_id], on))
+        requests.extend(_postings(session, tenant_id, bill, debtors[bill.contract_id], charts[bill.division], on))
     ids = post_many(session, requests)
     by_key = dict(zip((r.idempotency_key for r in requests), ids, strict=True))
     for bill in bills:
@@ -393,9 +394,10 @@ def take_bill_numbers(session: Session, tenant_id: str, year: int, count: int) -
     return [f"{year}-{n:07d}" for n in range(last - count + 1, last + 1)]
 
 
-def _postings(session: Session, tenant_id: str, bill: Bill, debtor: int, on: date) -> list[PostingRequest]:
+def _postings(
+    session: Session, tenant_id: str, bill: Bill, debtor: int, gl: dict[str, int], on: date
+) -> list[PostingRequest]:
     """The bill's document and, if instalments were requested in its period, their settlement."""
-    gl = ensure_chart(session, tenant_id, bill.division)
     net = bill.net - bill.energy_tax
     legs = assign("bill", bill.division, {"net": net, "tax": bill.energy_tax, "vat": bill.vat})
     text_ = f"Rechnung {bill.number} {bill.period_start:%d.%m.%Y}-{bill.period_end:%d.%m.%Y}"
@@ -503,8 +505,10 @@ WHERE c.tenant_id = :tenant AND c.id > :after AND c.supply_start IS NOT NULL
       ELSE p.planned + :grace <= :on OR (p.planned - :before <= :on AND EXISTS (
           SELECT 1 FROM meter_reading r
           WHERE r.tenant_id = c.tenant_id AND r.period_start IS NULL
-            AND (r.location_id = l.malo_id
-                 OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
+            AND r.location_id = ANY(
+                ARRAY[l.malo_id]
+                || ARRAY(SELECT m.melo_id FROM meter m WHERE m.location_id = l.id AND m.melo_id IS NOT NULL)
+            )
             AND r.at >= (p.planned - :before - 1)::timestamptz
             AND r.at < (least(p.planned + :grace, :on) + 2)::timestamptz
             AND (r.at AT TIME ZONE 'Europe/Berlin')::date

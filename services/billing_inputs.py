@@ -77,14 +77,19 @@ WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.supply_start IS NOT NULL
 """
 
 READINGS_SQL = """
-SELECT l.id AS location_id, r.at, r.value, r.quality, r.meter_number
-FROM market_location l
-JOIN meter_reading r ON r.tenant_id = l.tenant_id
-    AND (r.location_id = l.malo_id OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
-WHERE l.id = ANY(:locations) AND r.period_start IS NULL AND (r.obis IS NULL OR r.obis NOT LIKE '%2.8.%')
+SELECT r.location_id, r.at, r.value, r.quality, r.meter_number
+FROM meter_reading r
+WHERE r.tenant_id = :tenant AND r.location_id = ANY(:ids) AND r.period_start IS NULL
+  AND (r.obis IS NULL OR r.obis NOT LIKE '%2.8.%')
 ORDER BY r.at, r.id
 """
-"""Register readings (not quantities, not feed-in) of the locations, by MaLo or by the meters' MeLo."""
+"""Register readings (not quantities, not feed-in) of the given MaLo and MeLo ids (index on tenant, location, at)."""
+
+LOCATION_IDS_SQL = """
+SELECT l.id, l.malo_id AS location_id FROM market_location l WHERE l.id = ANY(:locations)
+UNION ALL
+SELECT m.location_id, m.melo_id FROM meter m WHERE m.location_id = ANY(:locations) AND m.melo_id IS NOT NULL
+"""
 
 COMPARISON_SQL = """
 SELECT tariff_id, round(avg(annual_consumption_kwh)) AS kwh FROM contract
@@ -135,10 +140,14 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
     for fact in facts.values():
         by_location[fact.location_id].append(fact)
     locations = list(by_location)
-    for row in session.execute(text(READINGS_SQL), {"locations": locations}):
+    owner: dict[str, int] = {
+        row.location_id: row.id for row in session.execute(text(LOCATION_IDS_SQL), {"locations": locations})
+    }
+    readings = session.execute(text(READINGS_SQL), {"tenant": tenant_id, "ids": list(owner)})
+    for row in readings:
         status = ReadingStatus.ACTUAL if row.quality in ACTUAL_QUALITIES else ReadingStatus.ESTIMATED
         day = row.at.astimezone(BERLIN).date()
-        for fact in by_location[row.location_id]:
+        for fact in by_location[owner[row.location_id]]:
             fact.readings.append((day, Reading(on=day, value=row.value, status=status), row.meter_number))
     prices: dict[int, list[BillingPrice]] = defaultdict(list)
     tariffs = list({fact.tariff_id for fact in facts.values()})

@@ -44,8 +44,10 @@ WHERE c.tenant_id = :tenant AND c.supply_start IS NOT NULL AND c.metering = 'slp
   AND NOT EXISTS (
       SELECT 1 FROM meter_reading r
       WHERE r.tenant_id = c.tenant_id AND r.period_start IS NULL
-        AND (r.location_id = l.malo_id
-             OR r.location_id IN (SELECT m.melo_id FROM meter m WHERE m.location_id = l.id))
+        AND r.location_id = ANY(
+            ARRAY[l.malo_id]
+                || ARRAY(SELECT m.melo_id FROM meter m WHERE m.location_id = l.id AND m.melo_id IS NOT NULL)
+        )
         AND r.at >= (p.planned - :before - 1)::timestamptz AND r.at < (p.planned + :grace + 2)::timestamptz)
   AND NOT EXISTS (
       SELECT 1 FROM market_message mm
