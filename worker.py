@@ -20,6 +20,7 @@ from activities.payments import PaymentActivities
 from activities.supply_end import SupplyEndActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
+from workflows.bank_details import BankDetailsWorkflow
 from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
@@ -52,6 +53,7 @@ WORKFLOWS = [
     DunningWorkflow,
     InstalmentPlanWorkflow,
     UnassignedPaymentWorkflow,
+    BankDetailsWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -101,6 +103,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         payments.collect,
         payments.daily_payments,
         payments.settle_unassigned,
+        payments.new_mandate,
         dunning.arrears,
         dunning.book_fee,
         dunning.hold_items,

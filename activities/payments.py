@@ -5,10 +5,12 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.errors import business_error
+from models.customers import SepaMandate
 from models.ledger import LedgerAccount
 from models.payments import BankTransaction
-from models.process import PaymentDay, PaymentDecision, TenantDay
+from models.process import NewMandate, PaymentDay, PaymentDecision, TenantDay
 from models.tenancy import Tenant
+from rules.ids import validate_iban
 from services import bank_transactions
 from services.payment_runs import RunResult, collect
 from services.refunds import pay_out_credits
@@ -41,6 +43,33 @@ class PaymentActivities:
             refunds = pay_out_credits(session, day.tenant_id, day.on, f"{day.on}")
             session.commit()
             return (debits.debits if debits.created else 0), max(refunds.refunds, 0)
+
+    @activity.defn
+    def new_mandate(self, request: NewMandate) -> int:
+        """The customer's new SEPA mandate replaces the stopped one (once: a retry finds it)."""
+        with Session(self.engine) as session:
+            stopped = session.get(SepaMandate, request.stopped_mandate_id)
+            if stopped is None or stopped.tenant_id != request.tenant_id:
+                raise business_error(f"mandate {request.stopped_mandate_id} not found", "NotFound")
+            reference = f"{stopped.reference[:31]}-N{stopped.returns}"[:35]
+            existing = session.exec(
+                select(SepaMandate).where(
+                    SepaMandate.tenant_id == request.tenant_id, SepaMandate.reference == reference
+                )
+            ).first()
+            if existing is None:
+                existing = SepaMandate(
+                    tenant_id=request.tenant_id,
+                    account_id=stopped.account_id,
+                    reference=reference,
+                    iban=validate_iban(request.iban),
+                    account_holder=stopped.account_holder,
+                    signed_on=request.signed_on,
+                )
+                session.add(existing)
+                session.commit()
+            assert existing.id is not None
+            return existing.id
 
     @activity.defn
     def settle_unassigned(self, decision: PaymentDecision) -> str:

@@ -14,7 +14,7 @@ from core.settings import get_settings
 from models.documents import Document
 from services.bank_statements import StatementError
 from services.bank_transactions import ImportResult, import_statement
-from services.payment_processes import start_unassigned
+from services.payment_processes import start_bank_details, start_unassigned
 from services.payment_runs import collect
 
 payments_app = typer.Typer(help="Payments: bank statements and direct debits.", no_args_is_help=True)
@@ -46,12 +46,14 @@ def import_command(
 
 
 async def _start(session: Session, result: ImportResult) -> list[str]:
-    if not result.unassigned:
+    if not result.unassigned and not result.mandates_stopped:
         return []
     from core.temporal import connect
 
     settings = get_settings()
-    return await start_unassigned(await connect(settings), settings.task_queue, session, result.unassigned)
+    client = await connect(settings)
+    started = await start_unassigned(client, settings.task_queue, session, result.unassigned)
+    return started + await start_bank_details(client, settings.task_queue, session, result.mandates_stopped)
 
 
 @payments_app.command("run")

@@ -588,3 +588,17 @@ class DisconnectionOrder(BaseModel):
     earliest: date
     business_key: str
     workflow_id: str
+
+
+class BankDetailsRequest(BaseModel):
+    tenant_id: str
+    mandate_id: int
+    reason: str
+
+
+class NewMandate(BaseModel):
+    tenant_id: str
+    stopped_mandate_id: int
+    iban: str
+    signed_on: date
+    decided_by: str

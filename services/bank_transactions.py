@@ -46,6 +46,8 @@ class ImportResult(BaseModel):
     returned: int
     unassigned: list[int]
     """Bank transactions booked to clearing: each needs a clerk."""
+    mandates_stopped: list[int] = []
+    """Mandates this statement's returns stopped: the customer is asked for new bank details."""
 
 
 def import_statement(session: Session, tenant_id: str, raw: bytes, filename: str = "") -> ImportResult:
@@ -341,6 +343,20 @@ def _summary(session: Session, statement_id: int, duplicate: bool) -> ImportResu
         collected=sum(1 for r in rows if r.outcome == "collected"),
         returned=sum(1 for r in rows if r.outcome == "returned"),
         unassigned=[r.id for r in rows if r.outcome == "unassigned" and r.id is not None],
+        mandates_stopped=sorted(
+            {
+                m
+                for m in session.execute(
+                    text(
+                        "SELECT DISTINCT d.mandate_id FROM bank_transaction t JOIN direct_debit d"
+                        " ON d.end_to_end_id = t.end_to_end_id AND d.tenant_id = t.tenant_id"
+                        " JOIN sepa_mandate m ON m.id = d.mandate_id"
+                        " WHERE t.statement_id = :s AND t.outcome = 'returned' AND m.state = 'stopped'"
+                    ),
+                    {"s": statement_id},
+                ).scalars()
+            }
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from core.settings import Settings
+from models.customers import SepaMandate
 from models.payments import BankTransaction
 from models.process import DunningInput
 from models.tasks import Task
@@ -110,3 +111,40 @@ async def test_objection_over_the_api_pauses_the_dunning(
         )
         assert task.kind == "dunning_objection"
     assert (await api.http.post(url, json={"reason": "x"}, headers=key)).status_code == 422
+
+
+async def test_a_closed_account_return_asks_the_clerk_for_new_bank_details(
+    api: Api, engine: Engine, client: Client, settings: Settings
+) -> None:
+    customer = Customer(engine)
+    _, [debit] = customer.run()
+    key = api.key(customer.tenant, Role.CLERK)
+    collected = statement(OWN_IBAN, DAY, [Entry(True, [Tx(D("80.00"), debit.end_to_end_id)])])
+    returned = statement(
+        OWN_IBAN, DAY, [Entry(False, [Tx(D("80.00"), debit.end_to_end_id, return_reason="AC04", charges=D("3.00"))])]
+    )
+    async with build_worker(client, engine, settings):
+        assert (await api.http.post("/v1/bank-statements", content=collected, headers=key)).status_code == 201
+        response = await api.http.post("/v1/bank-statements", content=returned, headers=key)
+        body = response.json()
+        assert body["mandates_stopped"] == [debit.mandate_id]
+        [workflow_id] = [p for p in body["clearing_processes"] if p.startswith("bank-details/")]
+        task = await eventually(lambda: _open_task(engine, workflow_id), what="bank details task")
+        assert task.queue == "payments" and task.kind == "new_bank_details"
+        for _ in range(100):
+            decided = await api.http.post(
+                f"/v1/tasks/{task.id}/decision",
+                json={"decision": "new_mandate", "data": {"iban": "DE02100100100006820101", "signed_on": "2026-12-05"}},
+                headers=key,
+            )
+            if decided.status_code != 409:
+                break
+            await asyncio.sleep(0.1)
+        assert decided.status_code == 200, decided.text
+        await client.get_workflow_handle(workflow_id).result()
+    with Session(engine) as session:
+        mandates = session.exec(select(SepaMandate).where(SepaMandate.tenant_id == customer.tenant)).all()
+        assert sorted((m.state, m.iban) for m in mandates) == [
+            ("active", "DE02100100100006820101"),
+            ("stopped", "DE89370400440532013000"),
+        ]

@@ -10,7 +10,7 @@ from api.deps import ClientDep, SessionDep, SettingsDep
 from models.tenancy import Role
 from services.bank_statements import StatementError
 from services.bank_transactions import import_statement
-from services.payment_processes import start_unassigned
+from services.payment_processes import start_bank_details, start_unassigned
 
 router = APIRouter(prefix="/v1/bank-statements", tags=["payments"])
 Uploader = Annotated[Principal, require(Role.CLIENT, Role.CLERK, Role.SUPERVISOR)]
@@ -25,6 +25,7 @@ class StatementBooked(BaseModel):
     collected: int
     returned: int
     unassigned: list[int]
+    mandates_stopped: list[int]
     clearing_processes: list[str]
 
 
@@ -45,4 +46,5 @@ async def upload_statement(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a readable statement: {error}") from error
     session.commit()
     processes = await start_unassigned(client, settings.task_queue, session, result.unassigned)
+    processes += await start_bank_details(client, settings.task_queue, session, result.mandates_stopped)
     return StatementBooked(**result.model_dump(), clearing_processes=processes)
