@@ -35,6 +35,7 @@ class Tenant(SQLModel, table=True):
     bic: str = Field(default="", max_length=11)
     reminder_fee: Decimal = money(default=Decimal("0.00"), description="Mahngebühr of dunning level 1")
     dunning_grace_days: int = Field(default=14, description="days after due before the first reminder")
+    max_deferral_days: int = Field(default=90, description="a clerk may defer items by at most this many days")
     disconnect_basic_supply: bool = Field(
         default=False, description="dunning level 3 of basic-supply customers: disconnection (§19 StromGVV/GasGVV)"
     )

@@ -62,6 +62,19 @@ def overdue(session: Session, account_id: int, on: date, grace_days: int) -> Ove
     )
 
 
+def open_debits(session: Session, account_id: int) -> list[int]:
+    """The account's open debit items (due or not), the ones a deferral moves."""
+    rows = session.execute(
+        text(
+            "SELECT l.id FROM posting_line l WHERE l.account_id = :account AND l.debit > 0"
+            " AND l.due_date IS NOT NULL AND l.debit > coalesce((SELECT sum(c.amount) FROM clearing c"
+            " WHERE c.item_line_id = l.id OR c.by_line_id = l.id), 0) ORDER BY l.due_date, l.id"
+        ),
+        {"account": account_id},
+    )
+    return list(rows.scalars())
+
+
 def accounts_in_arrears(session: Session, tenant_id: str, on: date, grace_days: int) -> list[tuple[int, int]]:
     """(debtor account, its oldest overdue item) of every account with something overdue."""
     rows = session.execute(text(ARREARS_SQL), {"tenant": tenant_id, "on": on, "grace": grace_days})

@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 from cli.main import app
 from core.settings import Settings
 from models.customers import SepaMandate
-from models.payments import BankTransaction
+from models.payments import BankTransaction, ItemHold
 from models.process import DunningInput
 from models.tasks import Task
 from models.tenancy import Role
+from services.payment_runs import collect
 from tests.camt import Entry, Tx, statement
-from tests.flow import eventually
+from tests.flow import eventually, today
 from tests.test_api import Api
 from tests.test_payments import DAY, OWN_IBAN, Customer
 from worker import build_worker
@@ -148,3 +149,24 @@ async def test_a_closed_account_return_asks_the_clerk_for_new_bank_details(
             ("active", "DE02100100100006820101"),
             ("stopped", "DE89370400440532013000"),
         ]
+
+
+async def test_deferral_by_a_clerk_within_the_tenants_limit(api: Api, engine: Engine) -> None:
+    customer = Customer(engine)
+    key = api.key(customer.tenant, Role.CLERK)
+    url = f"/v1/accounts/{customer.account}/deferral"
+    soon = (today() + timedelta(days=30)).isoformat()
+    too_late = (today() + timedelta(days=200)).isoformat()
+    assert (await api.http.post(url, json={"until": too_late}, headers=key)).status_code == 422
+    deferred = await api.http.post(url, json={"until": soon, "reason": "Krankheit"}, headers=key)
+    assert deferred.status_code == 201 and len(deferred.json()["deferred_items"]) == 1
+    with Session(engine) as session:
+        [hold] = session.exec(select(ItemHold).where(ItemHold.tenant_id == customer.tenant)).all()
+        assert (hold.kind, str(hold.due_date), hold.reason) == ("deferral", soon, "Krankheit")
+        assert collect_run_items(session, customer.tenant) == 0  # not collected while deferred
+    other = api.key(Customer(engine).tenant, Role.CLERK)
+    assert (await api.http.post(url, json={"until": soon}, headers=other)).status_code == 404
+
+
+def collect_run_items(session: Session, tenant_id: str) -> int:
+    return collect(session, tenant_id, DAY, "deferral-check").debits

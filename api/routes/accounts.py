@@ -1,6 +1,6 @@
 """Subledger accounts: find one, and its statement."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -14,8 +14,10 @@ from api.deps import ClientDep, SessionDep
 from api.errors import not_found
 from models.base import utcnow
 from models.ledger import LedgerAccount
-from models.tenancy import Role
+from models.payments import HoldKind
+from models.tenancy import Role, Tenant
 from rules.calendar import BERLIN
+from services import receivable_terms
 from services.statement import Statement, statement
 
 router = APIRouter(prefix="/v1/accounts", tags=["subledger"])
@@ -89,3 +91,39 @@ async def object_to_dunning(
     except WorkflowUpdateFailedError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the dunning refused: {error.cause}") from error
     return {"workflow_id": workflow_id, "state": str(state)}
+
+
+class DeferralRequest(BaseModel):
+    until: date = Field(description="the new due date of the items")
+    reason: str = Field(default="Stundung", max_length=300)
+
+
+class DeferralView(BaseModel):
+    deferred_items: list[int]
+    until: date
+
+
+@router.post("/{account_id}/deferral", status_code=status.HTTP_201_CREATED, response_model=DeferralView)
+def defer_items(account_id: int, request: DeferralRequest, principal: Clerks, session: SessionDep) -> DeferralView:
+    """Stundung: the account's open items get a new due date, within the tenant's limit (``max_deferral_days``)."""
+    account = session.get(LedgerAccount, account_id)
+    tenant = session.get(Tenant, principal.tenant_id)
+    if account is None or account.tenant_id != principal.tenant_id or tenant is None:
+        raise not_found(f"account {account_id}")
+    today = utcnow().astimezone(BERLIN).date()
+    if not today < request.until <= today + timedelta(days=tenant.max_deferral_days):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"a deferral runs to a date after today and at most {tenant.max_deferral_days} days ahead",
+        )
+    items = [
+        line_id
+        for line_id, _, _ in receivable_terms.overdue(session, account_id, today + timedelta(days=3650), -3650).items
+    ]
+    if not items:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"account {account_id} has no open items to defer")
+    receivable_terms.hold(
+        session, principal.tenant_id, items, HoldKind.DEFERRAL, principal.name, request.reason, request.until
+    )
+    session.commit()
+    return DeferralView(deferred_items=items, until=request.until)
