@@ -20,16 +20,14 @@ backend (when the server runs on this machine) and its peak RSS:
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 import uuid
 from calendar import monthrange
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -39,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 import models.tables  # noqa: F401  (registers every table, so the ORM resolves foreign keys)
+from bench.harness import batched, drop_database, execute, libpq, peak_rss_mb, timed
 from core import migrate
 from core.db import database_url, make_engine
 from models.documents import Document
@@ -111,10 +110,6 @@ class Chart(NamedTuple):
     bank: int
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def backend_cpu(pid: int) -> float | None:
     """CPU seconds of a PostgreSQL backend on this machine; None if there is none with that id here."""
     proc = Path(f"/proc/{pid}")
@@ -148,12 +143,6 @@ class Meter:
             "baseline_mb": self.baseline_mb,
             **extra,
         }
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def cents(amount: int) -> Decimal:
@@ -209,10 +198,6 @@ def documents(chart: Chart, prefix: str, lines: int) -> Iterator[Doc]:
             doc, payments = payment(chart, prefix, payments, day), payments + 1
         written += len(doc.entries)
         yield doc
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def load_chart(url: str) -> Chart:
@@ -355,20 +340,6 @@ def child_clear(url: str, sample: int) -> list[Figures]:
     return [by_allocate, by_insert]
 
 
-def timed(owner: Any, name: str, spent: dict[str, float]) -> None:
-    """Replace ``owner.name`` by a wrapper that adds its running time to ``spent[name]``."""
-    function: Callable[..., Any] = getattr(owner, name)
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
-
-    setattr(owner, name, wrapper)
-
-
 def child_close(url: str) -> Figures:
     """``close_month`` over the tenant's month, with the time spent in SQL, CSV and XLSX."""
     engine = make_engine(url, pool_size=1)
@@ -408,21 +379,13 @@ def create_database() -> str:
     return url
 
 
-def execute(url: str, statement: str) -> None:
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
-
-
-def drop_database(url: str) -> None:
-    server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    execute(server, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
 def measure(url: str, lines: int, accounts: int, batch: int, sample: int) -> dict[str, Any]:
     """Run the steps in order, each in a child process."""
     results = {"accounts": run_child("accounts", url, str(accounts))}
     results["copy"] = run_child("copy", url, str(lines), str(batch))
-    execute(url, "TRUNCATE clearing, posting_line, posting_document RESTART IDENTITY")
+    execute(
+        url, "TRUNCATE clearing, posting_line, posting_document RESTART IDENTITY CASCADE"
+    )  # and what refers to them
     results["book"] = run_child("book", url, str(lines), str(batch))
     results["allocate"], results["insert"] = run_child("clear", url, str(sample))
     execute(url, "VACUUM (ANALYZE) ledger_account, posting_document, posting_line, clearing")
