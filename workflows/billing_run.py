@@ -1,5 +1,5 @@
-"""Daily run ``billing-run/{tenant}/{date}``: request due instalments and missing readings, open dunning cases,
-make the direct-debit run and pay out credits, bill every due contract in chunks, then deliver the bills. A daily
+"""Daily run ``billing-run/{tenant}/{date}``: request due instalments and missing readings, make the direct-debit
+run and pay out credits, bill every due contract in chunks, open dunning cases, then deliver the bills. A daily
 schedule runs it (``billing-run/{tenant}``).
 
 Contracts are taken in ascending id order, a page at a time, and billed by parallel chunk activities; each
@@ -82,13 +82,6 @@ class BillingRunWorkflow:
                 heartbeat_timeout=CHUNK_HEARTBEAT,
                 retry_policy=CHUNK_RETRY,
             )
-            self.phase = "dunning"
-            self.totals.dunning_cases = await workflow.execute_activity_method(
-                DunningActivities.open_dunning_cases,
-                TenantDay(tenant_id=request.tenant_id, on=on),
-                start_to_close_timeout=CHUNK_TIMEOUT,
-                retry_policy=CHUNK_RETRY,
-            )
             self.phase = "payments"
             self.totals.direct_debits, self.totals.refunds = await workflow.execute_activity_method(
                 PaymentActivities.daily_payments,
@@ -138,6 +131,13 @@ class BillingRunWorkflow:
             after = ids[-1]
         else:
             workflow.continue_as_new(request.model_copy(update={"after_id": after, "totals": self.totals}))
+        self.phase = "dunning"  # after billing: what today's bills settle is not dunned
+        self.totals.dunning_cases = await workflow.execute_activity_method(
+            DunningActivities.open_dunning_cases,
+            TenantDay(tenant_id=request.tenant_id, on=on),
+            start_to_close_timeout=CHUNK_TIMEOUT,
+            retry_policy=CHUNK_RETRY,
+        )
         self.phase = "delivering"
         workflow.upsert_search_attributes([search.PROCESS_STATE.value_set("delivering")])
         while request.deliver and (
