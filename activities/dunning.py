@@ -16,14 +16,13 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.errors import business_error
-from edifact.envelope import Party, serialize_interchange
-from edifact.orders import OrdersCommunication, OrdersMessage, orders_interchange
+from edifact.orders import OrdersCommunication, OrdersMessage
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
 from models.customers import ContractAccount
 from models.documents import Document
 from models.ledger import LedgerAccount, PostingDocument, PostingLine
-from models.messages import Direction, MarketMessage, MessageState
+from models.messages import MarketMessage
 from models.payments import HoldKind
 from models.process import (
     Arrears,
@@ -39,11 +38,11 @@ from models.process import (
 )
 from models.tenancy import Tenant
 from rules.calendar import day_start
-from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
+from rules.market_processes import NAD_CODE_LIST
 from services import receivable_terms
 from services.chart import book
 from services.ledger import CENT, Line, PostingRequest, clear, open_amount, post
-from services.reading_requests import Transport
+from services.reading_requests import Transport, store_orders
 
 DISCONNECTION_THRESHOLD = Decimal("100.00")
 """§19 (2) StromGVV/GasGVV: at least 100 EUR, and at least two monthly instalments, are in arrears."""
@@ -373,37 +372,8 @@ def _store_disconnection(
         communications=[OrdersCommunication(number=tenant.email or "service@invalid", channel="EM")],
         location_id=location.malo_id,
     )
-    reference = uuid.uuid4().hex[:14].upper()
-    qualifier = UNB_QUALIFIER[contract.division]
-    raw = serialize_interchange(
-        orders_interchange(
-            [message],
-            sender=Party(id=sender, qualifier=qualifier),
-            receiver=Party(id=location.grid_operator_id, qualifier=qualifier),
-            reference=reference,
-            prepared_at=now,
-        )
-    )
-    session.execute(
-        insert(MarketMessage)
-        .values(
-            tenant_id=tenant.id,
-            direction=Direction.OUTBOUND,
-            state=MessageState.QUEUED,
-            business_key=order.business_key,
-            message_type="ORDERS",
-            pruefidentifikator="17115",
-            sender=sender,
-            receiver=location.grid_operator_id,
-            interchange_ref=reference,
-            document_number=message.document_number,
-            malo_id=location.malo_id,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            workflow_id=order.workflow_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["business_key"])
+    stored = store_orders(
+        session, tenant.id, message, contract.division, order.business_key, location.malo_id, order.workflow_id
     )
     session.commit()
-    return session.exec(select(MarketMessage).where(MarketMessage.business_key == order.business_key)).one()
+    return stored

@@ -142,39 +142,54 @@ def queue_reading_order(session: Session, order: ReadingOrder) -> MarketMessage:
         location_id=order.location_id,
         **fields,  # type: ignore[arg-type]
     )
+    return store_orders(
+        session, order.tenant_id, message, order.division, order.business_key, order.malo_id, order.workflow_id
+    )
+
+
+def store_orders(
+    session: Session,
+    tenant_id: str,
+    message: OrdersMessage,
+    division: str,
+    business_key: str,
+    malo_id: str,
+    workflow_id: str | None,
+) -> MarketMessage:
+    """Wrap an ORDERS in its interchange and store it queued for sending, once per business key."""
     reference = _reference(14)
-    qualifier = UNB_QUALIFIER[order.division]
+    qualifier = UNB_QUALIFIER[division]
     raw = serialize_interchange(
         orders_interchange(
             [message],
-            sender=Party(id=order.sender, qualifier=qualifier),
-            receiver=Party(id=order.receiver, qualifier=qualifier),
+            sender=Party(id=message.sender, qualifier=qualifier),
+            receiver=Party(id=message.receiver, qualifier=qualifier),
             reference=reference,
-            prepared_at=now,
+            prepared_at=message.document_date,
         )
     )
     session.execute(
         insert(MarketMessage)
         .values(
-            tenant_id=order.tenant_id,
+            tenant_id=tenant_id,
             direction=Direction.OUTBOUND,
             state=MessageState.QUEUED,
-            business_key=order.business_key,
+            business_key=business_key,
             message_type="ORDERS",
             pruefidentifikator=message.pruefidentifikator,
-            sender=order.sender,
-            receiver=order.receiver,
+            sender=message.sender,
+            receiver=message.receiver,
             interchange_ref=reference,
             document_number=message.document_number,
-            malo_id=order.malo_id,
+            malo_id=malo_id,
             raw=raw,
             sha256=hashlib.sha256(raw).hexdigest(),
-            workflow_id=order.workflow_id,
-            created_at=now,
+            workflow_id=workflow_id,
+            created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["business_key"])
     )
-    return session.exec(select(MarketMessage).where(MarketMessage.business_key == order.business_key)).one()
+    return session.exec(select(MarketMessage).where(MarketMessage.business_key == business_key)).one()
 
 
 def send_queued_requests(session: Session, tenant_id: str, transport: Transport) -> int:
