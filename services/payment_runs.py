@@ -92,6 +92,7 @@ def collect(session: Session, tenant_id: str, collection_date: date, run_key: st
     session.flush()
     assert run.id is not None
     debits, requests, collections = [], [], []
+    charts = {division: ensure_chart(session, tenant_id, division) for division in {row.division for row in items}}
     for account_id, rows in by_account.items():
         first = rows[0]
         amount = sum((Decimal(r.open_amount) for r in rows), Decimal("0.00"))
@@ -108,7 +109,7 @@ def collect(session: Session, tenant_id: str, collection_date: date, run_key: st
             sequence=sequence,
         )
         debits.append((debit, rows, mandate))
-        gl = ensure_chart(session, tenant_id, first.division)
+        gl = charts[first.division]
         legs = assign("direct_debit", first.division, {"amount": amount})
         requests.append(
             PostingRequest(
