@@ -12,10 +12,9 @@ from core.settings import Settings
 from models.billing import Bill, BillingRunItem, BillState
 from models.contracts import BudgetInstalment, BudgetPlan
 from models.process import BillingRunInput, BillReleaseInput, TaskDecision
-from models.tasks import Task
 from rules.calendar import BERLIN
 from services.billing import bill_contracts
-from tests.flow import eventually
+from tests.end_of_supply import task_of
 from tests.test_billing import Portfolio
 from worker import build_worker
 from workflows.bill_release import BillReleaseWorkflow
@@ -72,11 +71,7 @@ async def test_run_bills_holds_reports_and_resumes_without_double_bills(
 
         release = client.get_workflow_handle_for(BillReleaseWorkflow.run, f"bill-release/{tenant}/{held.id}")
 
-        def open_task() -> Task | None:
-            with Session(engine) as session:
-                return session.exec(select(Task).where(Task.business_key == f"bill-release:{held.id}")).first()
-
-        task = await eventually(open_task, what="release task")
+        task = await task_of(engine, client, f"bill-release/{tenant}/{held.id}", "bill_release")
         assert task.queue == "billing" and task.id is not None
         await release.execute_update(
             BillReleaseWorkflow.decide, TaskDecision(task_id=task.id, decision="release", decided_by="clerk.anna")
@@ -107,11 +102,7 @@ async def test_release_refuses_a_reading_correction_without_value(
             task_queue=settings.task_queue,
         )
 
-        def open_task() -> Task | None:
-            with Session(engine) as session:
-                return session.exec(select(Task).where(Task.business_key == f"bill-release:{held.bill_id}")).first()
-
-        task = await eventually(open_task, what="release task")
+        task = await task_of(engine, client, f"bill-release/{books.tenant}/{held.bill_id}", "bill_release")
         assert task.id is not None
         try:
             await handle.execute_update(

@@ -10,7 +10,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
-    from models.process import BillDecisionInput, BillDecisionOutcome, BillReleaseInput, TaskDecision, TaskRequest
+    from models.process import (
+        BillDecisionInput,
+        BillDecisionOutcome,
+        BillReleaseInput,
+        ProcessStatus,
+        TaskDecision,
+        TaskRequest,
+    )
     from rules.calendar import BERLIN
     from workflows import search
     from workflows.clerk import ClerkDesk
@@ -42,8 +49,11 @@ class BillReleaseWorkflow:
                     raise ValueError(f"correct_reading needs {key!r} (the reading and its day)")
 
     @workflow.query
-    def status(self) -> str:
-        return self.state
+    def status(self) -> ProcessStatus:
+        return ProcessStatus(state=self.state, waiting_for=self._waiting_for(), open_task_ids=sorted(self.desk.open))
+
+    def _waiting_for(self) -> str | None:
+        return f"clerk decision on task {min(self.desk.open)}" if self.desk.open else None
 
     @workflow.run
     async def run(self, request: BillReleaseInput) -> BillDecisionOutcome:
