@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.billing import BillingActivities
+from activities.contacts import ContactActivities
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
 from activities.dunning import DunningActivities
@@ -24,6 +25,7 @@ from workflows.bank_details import BankDetailsWorkflow
 from workflows.bill_correction import BillCorrectionWorkflow
 from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
+from workflows.contact import ContactWorkflow
 from workflows.customer_cancellation import CustomerCancellationWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.final_reading import FinalReadingWorkflow
@@ -54,13 +56,15 @@ WORKFLOWS = [
     InstalmentPlanWorkflow,
     UnassignedPaymentWorkflow,
     BankDetailsWorkflow,
+    ContactWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
 
 def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     contracts = ContractActivities(engine)
-    documents = DocumentActivities(engine)
+    documents = DocumentActivities(engine, settings.customer_outbox_path)
+    contacts = ContactActivities(engine, settings.customer_outbox_path, settings.client_outbox_path)
     transport = DropFolderTransport(settings.outbox_path)
     inbox = InboxActivities(engine, transport)
     market = MarketActivities(engine, transport)
@@ -84,6 +88,14 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         documents.dunning_termination,
         documents.disconnection_threat,
         documents.disconnection_notice,
+        documents.callback_missed,
+        contacts.load_contact,
+        contacts.assign_customer,
+        contacts.perform,
+        contacts.address_research,
+        contacts.close_contact,
+        contacts.notify_client,
+        contacts.post_webhook,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,11 +16,19 @@ from models.base import utcnow
 from models.contracts import BudgetInstalment, BudgetPlan, Contract, MarketLocation, Meter, Tariff
 from models.customers import ContractAccount, Customer, SepaMandate
 from models.documents import Document
-from models.process import CancellationLetter, DocumentRef, DunningLetter, LetterRequest, SupplyEndLetter
+from models.process import (
+    CallbackLetter,
+    CancellationLetter,
+    DocumentRef,
+    DunningLetter,
+    LetterRequest,
+    SupplyEndLetter,
+)
 from models.tenancy import Tenant
 from rules.budget import vat_rate
 from rules.calendar import BERLIN
 from rules.ids import mask_iban
+from services.delivery import deliver_letter
 from templates.render import render_pdf
 
 
@@ -45,8 +54,11 @@ def _check_total(request: DunningLetter) -> None:
 
 
 class DocumentActivities:
-    def __init__(self, engine: Engine) -> None:
+    """Letters are rendered and archived once; with an ``outbox`` they are also delivered once (or held)."""
+
+    def __init__(self, engine: Engine, outbox: Path | None = None) -> None:
         self.engine = engine
+        self.outbox = outbox
 
     @activity.defn
     def welcome_letter(self, request: LetterRequest) -> DocumentRef:
@@ -151,6 +163,21 @@ class DocumentActivities:
             return self._archive(session, contract, "dunning_termination", key, context)
 
     @activity.defn
+    def callback_missed(self, request: CallbackLetter) -> DocumentRef:
+        """We tried to call the customer back (twice) and did not reach them: please call us."""
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+            key = f"callback-missed:{request.contact_id}"
+
+            def context() -> dict[str, Any]:
+                return self._common(session, contract) | {
+                    "attempts": [a.astimezone(BERLIN) for a in request.attempts],
+                    "subject": request.subject,
+                }
+
+            return self._archive(session, contract, "callback_missed", key, context)
+
+    @activity.defn
     def disconnection_threat(self, request: DunningLetter) -> DocumentRef:
         """Sperrandrohung (§19 StromGVV/GasGVV): the arrears and the earliest day of an interruption."""
         return self._disconnection("disconnection_threat", request)
@@ -199,6 +226,9 @@ class DocumentActivities:
             session.commit()
             existing = session.exec(select(Document).where(Document.business_key == key)).one()
         assert existing.id is not None
+        if self.outbox is not None and existing.delivery == "archived":
+            deliver_letter(session, existing, self.outbox)
+            session.commit()
         return DocumentRef(document_id=existing.id, sha256=existing.sha256)
 
     def _common(self, session: Session, contract: Contract) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.routes import accounts, bills, contracts, market_messages, payments, tasks
+from api.routes import accounts, bills, contacts, contracts, customers, market_messages, payments, service_levels, tasks
 from core.settings import Settings, get_settings
 
 
@@ -54,4 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(accounts.router)
     app.include_router(bills.router)
     app.include_router(payments.router)
+    app.include_router(contacts.router)
+    app.include_router(customers.router)
+    app.include_router(service_levels.router)
     return app

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from cli.admin import key_app, partner_app, tariff_app, tenant_app
 from cli.billing import billing_app
+from cli.contacts import contacts_app
 from cli.edifact import edifact_app
 from cli.ledger import ledger_app
 from cli.payments import payments_app
@@ -32,6 +33,7 @@ app.add_typer(edifact_app, name="edifact")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
 app.add_typer(payments_app, name="payments")
+app.add_typer(contacts_app, name="contacts")
 console = Console()
 
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         """Bills and letters for customers: ``email/`` for the mail server, ``print/`` for the print shop."""
         return self.var_dir / "customer-outbox"
 
+    @property
+    def client_outbox_path(self) -> Path:
+        """Notifications for the client (the supplier): ``email/`` for the mail server."""
+        return self.var_dir / "client-outbox"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -23,6 +23,9 @@ class Customer(SQLModel, table=True):
     city: str = ""
     email: str = ""
     phone: str = ""
+    address_unreliable_since: datetime | None = instant(
+        default=None, nullable=True, description="set by returned mail: letters by post are held until cleared"
+    )
     created_at: datetime = instant(default_factory=utcnow)
 
     @property

@@ -20,4 +20,8 @@ class Document(SQLModel, table=True):
     media_type: str = "application/pdf"
     content: bytes = Field(sa_type=LargeBinary)
     sha256: str = Field(max_length=64)
+    delivery: str = text_code(
+        10, default="archived", description="archived (not sent by us), email, print, or held (address unreliable)"
+    )
+    delivered_at: datetime | None = instant(default=None, nullable=True)
     created_at: datetime = instant(default_factory=utcnow)

@@ -103,6 +103,7 @@ class TaskRequest(BaseModel):
     description: str = ""
     workflow_id: str
     contract_id: int | None = None
+    customer_id: int | None = None
     allowed_decisions: list[str]
     due_at: datetime | None = None
     priority: int = 3
@@ -367,6 +368,15 @@ class CancellationLetter(BaseModel):
     """Why the supply ends on another date than requested (required then); shown to the customer as written."""
 
 
+class CallbackLetter(BaseModel):
+    """The customer asked for a callback and could not be reached at any attempt."""
+
+    contract_id: int
+    contact_id: int
+    subject: str
+    attempts: list[datetime]
+
+
 class SupplyEndLetter(BaseModel):
     """Tell a customer that the supply ends without their cancellation (supplier switch, grid operator)."""
 
@@ -445,6 +455,10 @@ class CustomerCancellationInput(BaseModel):
     requested_end: date | None = None
     """The first day the customer no longer wants supply; None: the next possible date."""
     channel: str = "api"
+    move: bool = False
+    """The customer moves out (``requested_end``: the move-out day); §41b Abs. 5 EnWG applies."""
+    moving_with_us: bool = False
+    """Supplied by us at the new address: the old supply ends on the move-out day."""
 
 
 class StartProcess(BaseModel):
@@ -602,3 +616,80 @@ class NewMandate(BaseModel):
     iban: str
     signed_on: date
     decided_by: str
+
+
+class ContactCase(BaseModel):
+    """Handle one stored contact: ``contact/{tenant}/{contact}``."""
+
+    tenant_id: str
+    contact_id: int
+
+
+class ContactFacts(BaseModel):
+    """What the contact process needs to know about a stored contact."""
+
+    tenant_id: str
+    contact_id: int
+    channel: str
+    category: str
+    complaint: str
+    settled: bool
+    subject: str
+    received_at: datetime
+    answer_by: date | None
+    request: dict[str, Any]
+    customer_id: int | None
+    contract_id: int | None
+    customer_number: str | None
+    malo_id: str | None
+    due_at: datetime
+    priority: int
+
+
+class ContactCustomer(BaseModel):
+    """A clerk recognised the sender of a contact."""
+
+    tenant_id: str
+    contact_id: int
+    customer_number: str
+
+
+class ContactAction(BaseModel):
+    """Carry out what a contact asks for (validated as ``models.contact_input.ContactRequest``)."""
+
+    tenant_id: str
+    contact_id: int
+    request: dict[str, Any]
+    decided_by: str
+    today: date
+    confirmed: bool = False
+    """A clerk confirmed a reading that failed the plausibility check."""
+
+
+class ActionOutcome(BaseModel):
+    done: bool
+    note: str = ""
+    problem: str = ""
+    """Why it could not be done (implausible reading, nothing overdue, no contract, ...); a clerk decides."""
+    starts: list[StartProcess] = Field(default_factory=list)
+
+
+class ContactClose(BaseModel):
+    tenant_id: str
+    contact_id: int
+    outcome: str
+
+
+class AddressResearch(BaseModel):
+    """Returned mail: mark the address (``returned``), or clear it with the researched address (or as it was)."""
+
+    tenant_id: str
+    contact_id: int
+    returned: bool = False
+    address: dict[str, str] = Field(default_factory=dict)
+    decided_by: str = ""
+
+
+class ClientNotice(BaseModel):
+    tenant_id: str
+    contact_id: int

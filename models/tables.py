@@ -2,6 +2,7 @@
 
 from models import (
     billing,
+    contacts,
     contracts,
     customers,
     documents,
@@ -16,6 +17,7 @@ from models import (
 
 __all__ = [
     "billing",
+    "contacts",
     "contracts",
     "customers",
     "documents",

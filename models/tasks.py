@@ -30,6 +30,8 @@ class Task(SQLModel, table=True):
     description: str = ""
     workflow_id: str | None = Field(default=None, index=True)
     contract_id: int | None = Field(default=None, foreign_key="contract.id")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    assigned_to: str | None = Field(default=None, max_length=100, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     allowed_decisions: list[str] = Field(default_factory=list, sa_type=JSON)
     due_at: datetime | None = instant(default=None, nullable=True, index=True)

@@ -39,6 +39,8 @@ class Tenant(SQLModel, table=True):
     disconnect_basic_supply: bool = Field(
         default=False, description="dunning level 3 of basic-supply customers: disconnection (§19 StromGVV/GasGVV)"
     )
+    webhook_url: str = Field(default="", max_length=500, description="receives client notifications (POST JSON)")
+    notification_email: str = Field(default="", max_length=200, description="receives client notifications by e-mail")
     created_at: datetime = instant(default_factory=utcnow)
 
 

@@ -86,6 +86,36 @@ def cancellation_end(
     return CancellationDecision(end=earliest, requested_kept=False, text=text)
 
 
+MOVE_NOTICE_DAYS = 42
+"""§41b Abs. 5 EnWG: a household customer who moves may end the contract with six weeks' notice."""
+
+
+def move_end(received_on: date, moved_out_on: date, moving_with_us: bool) -> CancellationDecision:
+    """End of supply at the old address after a move; `moved_out_on` is the first day not living there.
+
+    Moving with us, the supply there ends on the move-out day (the contract goes on at the new address); otherwise
+    the special right to cancel on a move applies: six weeks' notice, no minimum term. The supply cannot end
+    before the day after the move was reported.
+    """
+    earliest = received_on + _ONE_DAY if moving_with_us else received_on + timedelta(days=MOVE_NOTICE_DAYS)
+    if moved_out_on >= earliest:
+        text = (
+            "Wir bestätigen Ihren Auszug: Ihre Belieferung an der bisherigen Adresse endet mit Ablauf des "
+            f"{_de(moved_out_on - _ONE_DAY)}."
+        )
+        return CancellationDecision(end=moved_out_on, requested_kept=True, text=text)
+    why = (
+        "da uns Ihr Umzug erst danach erreicht hat"
+        if moving_with_us
+        else f"wegen der Kündigungsfrist bei Umzug von sechs Wochen ab Eingang Ihrer Mitteilung am {_de(received_on)}"
+    )
+    text = (
+        f"Eine Beendigung mit Ablauf des {_de(moved_out_on - _ONE_DAY)} ist {why} nicht möglich; "
+        f"Ihre Belieferung an der bisherigen Adresse endet mit Ablauf des {_de(earliest - _ONE_DAY)}."
+    )
+    return CancellationDecision(end=earliest, requested_kept=False, text=text)
+
+
 # --- answers to market partners ------------------------------------------------------------------
 
 

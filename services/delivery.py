@@ -2,7 +2,8 @@
 
 The mail server and the print shop pick the files up from ``var_dir/customer-outbox`` (``email/`` and
 ``print/YYYY-MM-DD/``). A file is written under its final name only when complete (write, then rename), and a
-bill is delivered once: ``delivered_at`` is set in the same transaction that wrote the file's name down.
+bill is delivered once: ``delivered_at`` is set in the same transaction that wrote the file's name down. Prints to
+an address known to be wrong (returned mail) are held until the address is cleared.
 """
 
 import os
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models.billing import Bill
 from models.contracts import Contract
@@ -19,9 +20,24 @@ from models.documents import Document
 from models.tenancy import Tenant
 from services.bill_document import render_bill
 
+LETTER_SUBJECTS = {
+    "bill": "Ihre Rechnung",
+    "bill_correction": "Korrektur Ihrer Rechnung",
+    "welcome_letter": "Ihre Vertragsbestätigung",
+    "order_cancelled": "Ihr Auftrag",
+    "cancellation_confirmation": "Ihre Kündigungsbestätigung",
+    "supply_end_letter": "Das Ende Ihrer Belieferung",
+    "payment_reminder": "Zahlungserinnerung",
+    "dunning_termination": "Kündigung Ihres Vertrags",
+    "disconnection_threat": "Androhung der Versorgungsunterbrechung",
+    "disconnection_notice": "Ankündigung der Versorgungsunterbrechung",
+    "callback_missed": "Wir haben Sie nicht erreicht",
+}
+
 
 def deliver_bill(session: Session, bill_id: int, outbox: Path) -> Path | None:
-    """Render (if not yet) and deliver a booked bill; returns the file written, None if already delivered."""
+    """Render (if not yet) and hand a booked bill to delivery once; returns the file written, None if it was
+    handed over before or is held (address unreliable, see the document's ``delivery``)."""
     bill = session.get(Bill, bill_id, with_for_update=True)
     if bill is None:
         raise ValueError(f"bill {bill_id} does not exist")
@@ -37,15 +53,68 @@ def deliver_bill(session: Session, bill_id: int, outbox: Path) -> Path | None:
     return path
 
 
-def deliver_document(session: Session, document: Document, outbox: Path, name: str, subject: str) -> Path:
-    """Write an archived customer document to the customer's channel (rewriting the same file is harmless)."""
-    contract = session.get(Contract, document.contract_id)
-    assert contract is not None
-    customer = session.get(Customer, contract.customer_id)
+def deliver_letter(session: Session, document: Document, outbox: Path) -> Path | None:
+    """Deliver an archived letter once (a repeated call does nothing); None when held or sent before."""
+    if document.delivery != "archived":
+        return None
+    subject = LETTER_SUBJECTS.get(document.kind, "Ein Schreiben")
+    return deliver_document(session, document, outbox, f"{document.tenant_id}-{document.kind}-{document.id}", subject)
+
+
+def deliver_document(session: Session, document: Document, outbox: Path, name: str, subject: str) -> Path | None:
+    """Write an archived customer document to the customer's channel (rewriting the same file is harmless).
+
+    E-mail customers get an e-mail; the others a print. A print to an address that came back as undeliverable
+    is held (``delivery = "held"``) until the address is cleared (`release_held`)."""
+    customer = _customer(session, document)
     tenant = session.get(Tenant, document.tenant_id)
-    assert customer is not None and tenant is not None
-    if not customer.email:
-        return _write(outbox / "print" / f"{datetime.now(UTC):%Y-%m-%d}" / f"{name}.pdf", document.content)
+    assert tenant is not None
+    now = datetime.now(UTC)
+    if customer.email:
+        path = write_file(outbox / "email" / f"{name}.eml", _email(tenant, customer, document, name, subject))
+        document.delivery = "email"
+    elif customer.address_unreliable_since is not None:
+        document.delivery, path = "held", None
+    else:
+        path = write_file(outbox / "print" / f"{now:%Y-%m-%d}" / f"{name}.pdf", document.content)
+        document.delivery = "print"
+    document.delivered_at = None if path is None else now
+    session.add(document)
+    session.flush()
+    return path
+
+
+def release_held(session: Session, customer_id: int, outbox: Path) -> list[Path]:
+    """Deliver the customer's held letters (after the address was cleared), oldest first."""
+    held = session.exec(
+        select(Document)
+        .where(Document.customer_id == customer_id, Document.delivery == "held")
+        .order_by(col(Document.id))
+        .with_for_update()
+    ).all()
+    paths = []
+    for document in held:
+        subject = LETTER_SUBJECTS.get(document.kind, "Ein Schreiben")
+        path = deliver_document(
+            session, document, outbox, f"{document.tenant_id}-{document.kind}-{document.id}", subject
+        )
+        if path is not None:
+            paths.append(path)
+    return paths
+
+
+def _customer(session: Session, document: Document) -> Customer:
+    customer_id = document.customer_id
+    if customer_id is None:
+        contract = session.get(Contract, document.contract_id)
+        assert contract is not None
+        customer_id = contract.customer_id
+    customer = session.get(Customer, customer_id)
+    assert customer is not None
+    return customer
+
+
+def _email(tenant: Tenant, customer: Customer, document: Document, name: str, subject: str) -> bytes:
     message = EmailMessage()
     message["From"] = tenant.email or f"rechnung@{tenant.id}.invalid"
     message["To"] = customer.email
@@ -55,10 +124,11 @@ def deliver_document(session: Session, document: Document, outbox: Path, name: s
         f"Mit freundlichen Grüßen\n{tenant.name}\n"
     )
     message.add_attachment(document.content, maintype="application", subtype="pdf", filename=f"{name}.pdf")
-    return _write(outbox / "email" / f"{name}.eml", message.as_bytes())
+    return message.as_bytes()
 
 
-def _write(path: Path, content: bytes) -> Path:
+def write_file(path: Path, content: bytes) -> Path:
+    """Write under the final name only when complete (write, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".part")
     partial.write_bytes(content)

@@ -25,6 +25,7 @@ class Casework:
         self._waiting_for: str | None = None
         self.tenant_id = ""
         self.contract_id: int | None = None
+        self.customer_id: int | None = None
         self.description = ""
         self.tasks = 0
 
@@ -97,6 +98,7 @@ class Casework:
                 description=self.description,
                 workflow_id=info.workflow_id,
                 contract_id=self.contract_id,
+                customer_id=self.customer_id,
                 allowed_decisions=allowed,
                 due_at=due_at or workflow.now() + CLERK_GRACE,
                 priority=priority,

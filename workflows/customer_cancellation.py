@@ -36,9 +36,12 @@ class CustomerCancellationWorkflow:
                 search.PROCESS_STATE.value_set("confirming"),
             ]
         )
-        decision = eos.cancellation_end(
-            request.received_on, request.requested_end, contract.notice_period_days, contract.minimum_term_until
-        )
+        if request.move and request.requested_end is not None:
+            decision = eos.move_end(request.received_on, request.requested_end, request.moving_with_us)
+        else:
+            decision = eos.cancellation_end(
+                request.received_on, request.requested_end, contract.notice_period_days, contract.minimum_term_until
+            )
         await workflow.execute_activity_method(
             DocumentActivities.cancellation_confirmation,
             CancellationLetter(
@@ -50,10 +53,11 @@ class CustomerCancellationWorkflow:
             ),
             **DB_ACTIVITY,
         )
+        reason = "move_out" if request.move else "cancellation"
         await start_process(
             "SupplyEndWorkflow",
             f"supply-end/{contract.tenant_id}/{contract.contract_number}",
-            SupplyEndInput(contract_id=contract.contract_id, end=decision.end, reason="cancellation"),
+            SupplyEndInput(contract_id=contract.contract_id, end=decision.end, reason=reason),
         )
         workflow.upsert_search_attributes([search.PROCESS_STATE.value_set("confirmed")])
         return PartnerRequestOutcome(state="confirmed", contract_id=contract.contract_id, end=decision.end)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy import text
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,6 +21,7 @@ from models.tenancy import Role
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 Clerk = Annotated[Principal, require(Role.CLERK, Role.SUPERVISOR)]
+Supervisor = Annotated[Principal, require(Role.SUPERVISOR, Role.OPERATOR)]
 SUPERVISOR_QUEUE = "supervisor"
 REGISTRATION_RETRIES = 10
 
@@ -34,6 +36,8 @@ class TaskView(BaseModel):
     description: str
     workflow_id: str | None
     contract_id: int | None
+    customer_id: int | None
+    assigned_to: str | None
     data: dict[str, Any]
     allowed_decisions: list[str]
     due_at: datetime | None
@@ -92,6 +96,7 @@ def list_tasks(
     state: Annotated[str | None, Query(pattern="^(open|done|cancelled)$")] = "open",
     due_before: datetime | None = None,
     overdue: bool = False,
+    assigned_to: Annotated[str | None, Query(description="a clerk's name, 'me', or 'nobody'")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TaskView]:
     """Tasks of the caller's tenant, most urgent first; supervisors also see the supervisor queue."""
@@ -107,8 +112,60 @@ def list_tasks(
         query = query.where(col(Task.due_at) < due_before)
     if overdue:
         query = query.where(col(Task.due_at) < now, Task.state == TaskState.OPEN)
+    if assigned_to == "nobody":
+        query = query.where(col(Task.assigned_to).is_(None))
+    elif assigned_to:
+        query = query.where(Task.assigned_to == (principal.name if assigned_to == "me" else assigned_to))
     query = query.order_by(col(Task.priority), col(Task.due_at).nulls_last(), col(Task.id)).limit(limit)
     return [view(task, now) for task in session.exec(query).all()]
+
+
+class QueueLoad(BaseModel):
+    queue: str
+    open: int
+    overdue: int
+    unassigned: int
+    oldest_due_at: datetime | None
+
+
+@router.get("/overview", response_model=list[QueueLoad])
+def overview(principal: Supervisor, session: SessionDep) -> list[QueueLoad]:
+    """Per queue: open tasks, how many are overdue, how many nobody works on, and the most overdue due time."""
+    now = utcnow()
+    rows = session.execute(
+        text(
+            "SELECT queue, count(*), count(*) FILTER (WHERE due_at < :now),"
+            " count(*) FILTER (WHERE assigned_to IS NULL), min(due_at)"
+            " FROM task WHERE tenant_id = :tenant AND state = 'open' GROUP BY queue ORDER BY queue"
+        ),
+        {"now": now, "tenant": principal.tenant_id},
+    ).all()
+    return [QueueLoad(queue=q, open=o, overdue=d, unassigned=u, oldest_due_at=m) for q, o, d, u, m in rows]
+
+
+class AssignmentIn(BaseModel):
+    assignee: str | None = Field(
+        description="who works on the task; 'me' for oneself, null to give it back to the queue", max_length=100
+    )
+
+
+@router.post("/{task_id}/assignment", response_model=TaskView)
+def assign(task_id: int, body: AssignmentIn, principal: Clerk, session: SessionDep) -> TaskView:
+    """A clerk takes a task (or gives it back); supervisors assign tasks to anyone."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None or not visible(principal, task):
+        raise not_found(f"task {task_id}")
+    if task.state != TaskState.OPEN:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} is {task.state}, not open")
+    assignee = principal.name if body.assignee == "me" else body.assignee
+    if principal.role == Role.CLERK and assignee not in (principal.name, None):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a clerk takes tasks for themselves; supervisors assign others")
+    if principal.role == Role.CLERK and task.assigned_to not in (None, principal.name):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} is assigned to {task.assigned_to}")
+    task.assigned_to = assignee
+    session.add(task)
+    session.commit()
+    return view(task, utcnow())
 
 
 @router.get("/{task_id}", response_model=TaskView)
