@@ -22,7 +22,7 @@ from models.contact_input import (
 )
 from models.contacts import Contact
 from models.contracts import Contract, MarketLocation
-from models.customers import Customer
+from models.customers import ContractAccount, Customer
 from models.ledger import LedgerAccount
 from models.process import (
     ActionOutcome,
@@ -187,12 +187,14 @@ class ContactActivities:
     def _instalments(
         self, session: Session, contact: Contact, contract: Contract, request: InstalmentRequest, action: ContactAction
     ) -> ActionOutcome:
-        account = session.exec(
+        contract_account = session.get(ContractAccount, contract.account_id)
+        assert contract_account is not None
+        account = session.exec(  # the debtor account is named by the contract account's number
             select(LedgerAccount).where(
                 LedgerAccount.tenant_id == contract.tenant_id,
-                LedgerAccount.kind == "debtor",
-                LedgerAccount.contract_account_id == contract.account_id,
                 LedgerAccount.division == contract.division,
+                LedgerAccount.kind == "debtor",
+                LedgerAccount.number == contract_account.account_number,
             )
         ).first()
         if account is None or account.id is None:

@@ -26,7 +26,7 @@ SELECT d.id, d.doc_type, d.text, d.posting_date, d.created_at, d.division,
 FROM posting_document d
 JOIN posting_line l ON l.document_id = d.id
 JOIN ledger_account a ON a.id = l.account_id
-JOIN contract_account ca ON ca.id = a.contract_account_id
+JOIN contract_account ca ON ca.tenant_id = a.tenant_id AND ca.account_number = a.number
 WHERE ca.customer_id = :customer AND a.kind = 'debtor' AND d.doc_type <> 'bill'
 GROUP BY d.id
 ORDER BY d.created_at DESC
