@@ -31,7 +31,7 @@ from tests.cases import task_row
 from tests.contacts import contact_row, documents, done, send, task
 from tests.end_of_supply import Supplied, decide, finished
 from tests.factories import malo_id
-from tests.flow import eventually
+from tests.flow import eventually, open_task
 from tests.test_dunning import Debt
 from worker import build_worker
 
@@ -139,9 +139,10 @@ async def test_cancellation_by_letter_reviewed_handed_to_first_level_and_ending_
         assert contact.category == "move_cancellation" and contact.identified_by == "customer_number"
         review = await task(engine, time_env.client, contact, "review")
         assert review.queue == "second_level" and "to_first_level" in review.allowed_decisions
-        await decide(time_env.client, contact.workflow_id or "", review, "to_first_level")
+        await decide(time_env.client, contact.workflow_id or "", review, "to_first_level", {"priority": 1})
         first = await task(engine, time_env.client, contact, "first_level")
         assert first.queue == "first_level" and "to_first_level" not in first.allowed_decisions
+        assert first.priority == 1 and review.priority == 3
         end = await today_on(time_env) + timedelta(days=60)
         await decide(time_env.client, contact.workflow_id or "", first, "cancellation", {"requested_end": str(end)})
         await eventually(lambda: done(engine, contact.id), what="contact done")
@@ -359,7 +360,7 @@ async def test_callback_not_reached_twice_then_a_letter(
         assert first.queue == "first_level" and first.data["attempt"] == 1 and first.due_at == window[1]
         await decide(time_env.client, contact.workflow_id or "", first, "not_reached")
         second = await eventually(
-            lambda: (t := _open_callback(engine, contact.workflow_id or "")) and t.id != first.id and t,
+            lambda: (t := open_task(engine, contact.workflow_id or "", "callback")) and t.id != first.id and t,
             what="second attempt",
         )
         second = await task(engine, time_env.client, contact, "callback")
@@ -374,12 +375,6 @@ async def test_callback_not_reached_twice_then_a_letter(
     assert letter.delivery == "print"
     printed = list((settings.customer_outbox_path / "print").rglob(f"*callback_missed-{letter.id}.pdf"))
     assert printed and printed[0].read_bytes() == letter.content
-
-
-def _open_callback(engine: Engine, workflow_id: str) -> Any:
-    from tests.flow import open_task
-
-    return open_task(engine, workflow_id, "callback")
 
 
 async def test_returned_mail_holds_letters_until_the_address_is_researched(
@@ -511,19 +506,13 @@ async def test_regulator_complaint_notifies_the_client_at_once(
             {"phone": "030 1234"},
         )
         again = await eventually(
-            lambda: (t := _open(engine, contact.workflow_id or "", "complaint")) and t.id != complaint.id and t,
+            lambda: (t := open_task(engine, contact.workflow_id or "", "complaint")) and t.id != complaint.id and t,
             what="complaint still open",
         )
         again = await task(engine, time_env.client, contact, "complaint")
         await decide(time_env.client, contact.workflow_id or "", again, "answered", {"note": "Stellungnahme an BNetzA"})
         closed = await eventually(lambda: done(engine, contact.id), what="contact done")
     assert closed.outcome == "master data changed: phone; Stellungnahme an BNetzA"
-
-
-def _open(engine: Engine, workflow_id: str, kind: str) -> Any:
-    from tests.flow import open_task
-
-    return open_task(engine, workflow_id, kind)
 
 
 async def test_unknown_sender_is_identified_by_a_clerk(
@@ -548,7 +537,9 @@ async def test_unknown_sender_is_identified_by_a_clerk(
             time_env.client, contact.workflow_id or "", identify, "assign_customer", {"customer_number": "nope"}
         )
         identify = await eventually(
-            lambda: (t := _open(engine, contact.workflow_id or "", "identify_sender")) and t.id != identify.id and t,
+            lambda: (
+                (t := open_task(engine, contact.workflow_id or "", "identify_sender")) and t.id != identify.id and t
+            ),
             what="asked again",
         )
         identify = await task(engine, time_env.client, contact, "identify_sender")

@@ -65,6 +65,8 @@ def _validate_data(decision: TaskDecision) -> None:
             raise ValueError("a new address needs street, postcode and city")
     elif decision.decision == "assign_customer" and not str(decision.data.get("customer_number", "")).strip():
         raise ValueError("assign_customer needs data.customer_number")
+    elif decision.decision == "to_first_level" and decision.data.get("priority") not in (None, 1, 2, 3, 4, 5):
+        raise ValueError("priority must be 1 (most urgent) to 5")
 
 
 @workflow.defn
@@ -190,6 +192,7 @@ class ContactWorkflow:
         queue = SECOND_LEVEL
         kind = "complaint" if complaint else "phone_followup" if facts.channel == Channel.PHONE else "review"
         notes: list[str] = []
+        priority = facts.priority
         pending = facts.request  # a request that failed its check waits for the clerk's confirmation
         while True:
             allowed = [*ACTIONS, "answered"]
@@ -198,11 +201,12 @@ class ContactWorkflow:
             if pending.get("action") == "meter_reading" and problem:
                 allowed.insert(0, "confirm_reading")
             decision = await self._ask(
-                facts, kind, self._title(facts, kind), allowed, {"problem": problem, "done": notes}, queue
+                facts, kind, self._title(facts, kind), allowed, {"problem": problem, "done": notes}, queue, priority
             )
             problem = ""
-            if decision.decision == "to_first_level":
+            if decision.decision == "to_first_level":  # 2nd level may set the priority for 1st level
                 queue, kind = FIRST_LEVEL, "first_level"
+                priority = int(decision.data.get("priority") or priority)
                 continue
             if decision.decision == "answered":
                 return "; ".join([*notes, str(decision.data.get("note") or f"answered by {decision.decided_by}")])
@@ -235,7 +239,14 @@ class ContactWorkflow:
         return f"{what}: {facts.subject or facts.category}"
 
     async def _ask(
-        self, facts: ContactFacts, kind: str, title: str, allowed: list[str], data: dict[str, object], queue: str
+        self,
+        facts: ContactFacts,
+        kind: str,
+        title: str,
+        allowed: list[str],
+        data: dict[str, object],
+        queue: str,
+        priority: int | None = None,
     ) -> TaskDecision:
         """A task due by the contact's service level (follow-ups a day later at the earliest); overdue, it moves to
         the supervisors."""
@@ -254,7 +265,7 @@ class ContactWorkflow:
                 **data,
             },
             queue=queue,
-            priority=facts.priority,
+            priority=priority or facts.priority,
             due_at=due,
         )
         return await self.case.decision(task_id, escalate_at=due)
