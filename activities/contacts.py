@@ -1,6 +1,6 @@
 """The contact process's database steps: read the contact, carry out what it asks for, note the outcome."""
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import business_error
+from activities.readings import waiting_processes
 from models.contact_input import (
     REQUEST,
     AnsweredRequest,
@@ -34,12 +35,15 @@ from models.process import (
     ContactFacts,
     CustomerCancellationInput,
     PlanRequest,
+    ReadingsArrived,
+    ReadingsDelivery,
     StartProcess,
     SupplyStartInput,
 )
 from rules.calendar import BERLIN
 from rules.contacts import ComplaintKind, due_at, service_topic
 from services import contacts, customer_requests, notifications, receivable_terms
+from services.final_reading import locations
 
 CANCELLABLE = ("active", "registered", "confirmed")
 COMPLAINT_TITLES = {
@@ -121,7 +125,11 @@ class ContactActivities:
             if problem and not action.confirmed:
                 return ActionOutcome(done=False, problem=f"reading not plausible: {problem}")
             customer_requests.store_reading(session, contract, request.read_on, request.value, action.decided_by)
-            return ActionOutcome(done=True, note=f"reading {request.value} of {request.read_on} stored")
+            return ActionOutcome(
+                done=True,
+                note=f"reading {request.value} of {request.read_on} stored",
+                readings=_reading_waits(session, contract, request.read_on),
+            )
         if isinstance(request, BankDetailsRequest):
             mandate = customer_requests.change_bank_details(
                 session, contract, request.iban, request.account_holder, request.signed_on, f"C{contact.id}"
@@ -316,3 +324,19 @@ def _facts(session: Session, contact: Contact) -> ContactFacts:
         due_at=due_at(contact.received_at, level.working_days),
         priority=level.priority,
     )
+
+
+def _reading_waits(session: Session, contract: Contract, read_on: date) -> list[ReadingsDelivery]:
+    """The processes waiting for a reading of the contract's locations, with what to tell them."""
+    at = datetime(read_on.year, read_on.month, read_on.day, tzinfo=BERLIN)
+    waiting = waiting_processes(session, contract.tenant_id, locations(session, contract))
+    return [
+        ReadingsDelivery(
+            workflow_id=workflow_id,
+            readings=ReadingsArrived(
+                message_id=None, location_id=location, pruefidentifikator="", count=1, first_at=at, last_at=at
+            ),
+        )
+        for location, workflow_ids in waiting.items()
+        for workflow_id in workflow_ids
+    ]

@@ -194,7 +194,8 @@ class Delivery(BaseModel):
 class ReadingsArrived(BaseModel):
     """New readings of one location from one inbound message (signal ``meter_readings``)."""
 
-    message_id: int
+    message_id: int | None
+    """None: the customer's own reading, from a contact."""
     location_id: str
     pruefidentifikator: str
     count: int
@@ -672,6 +673,8 @@ class ActionOutcome(BaseModel):
     problem: str = ""
     """Why it could not be done (implausible reading, nothing overdue, no contract, ...); a clerk decides."""
     starts: list[StartProcess] = Field(default_factory=list)
+    readings: list[ReadingsDelivery] = Field(default_factory=list)
+    """Processes waiting for a reading of the location (e.g. the final reading) to be told."""
 
 
 class ContactClose(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,7 +25,7 @@ from models.contracts import Contract
 from models.customers import Customer, SepaMandate
 from models.documents import Document
 from models.process import LetterRequest, PartnerRequestOutcome
-from models.readings import MeterReading
+from models.readings import MeterReading, ReadingWait
 from rules.calendar import BERLIN
 from tests.cases import task_row
 from tests.contacts import contact_row, documents, done, send, task
@@ -33,7 +33,9 @@ from tests.end_of_supply import Supplied, decide, finished
 from tests.factories import malo_id
 from tests.flow import eventually, open_task
 from tests.test_dunning import Debt
+from tests.test_final_reading import begin, final_bills
 from worker import build_worker
+from workflows.final_reading import FinalReadingWorkflow
 
 START = date(2025, 1, 1)
 
@@ -552,3 +554,36 @@ async def test_unknown_sender_is_identified_by_a_clerk(
         assert review.customer_id == s.contract.customer_id
     stored = contact_row(engine, contact.id)
     assert stored.customer_id == s.contract.customer_id and stored.identified_by == "clerk"
+
+
+async def test_customers_final_reading_by_web_form_moves_the_waiting_final_reading_on(
+    engine: Engine, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, engine, settings):
+        s, workflow_id, end = await begin(engine, time_env, settings, days_ago=3)
+        await eventually(lambda: _waiting(engine, workflow_id), what="final reading waits")
+        value = 1000 + 10 * (end - START).days
+        contact = await send(
+            engine,
+            time_env.client,
+            settings.task_queue,
+            s.world.tenant.id,
+            channel="web",
+            customer={"malo_id": s.malo_id},
+            request={"action": "meter_reading", "value": str(value), "read_on": end.isoformat()},
+        )
+        await eventually(lambda: done(engine, contact.id), what="contact done")
+        handle = time_env.client.get_workflow_handle_for(FinalReadingWorkflow.run, workflow_id)
+        for _ in range(200):  # polled, not awaited: no time is skipped, the signal alone moves it on
+            if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+                break
+            await asyncio.sleep(0.1)
+        status = await handle.result()
+    assert status.state == "final_bill_billed"
+    [bill] = final_bills(engine, s.contract_id)
+    assert bill.period_end == end and not bill.estimated
+
+
+def _waiting(engine: Engine, workflow_id: str) -> bool:
+    with Session(engine) as session:
+        return bool(session.exec(select(ReadingWait).where(ReadingWait.workflow_id == workflow_id)).first())

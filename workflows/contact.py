@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.contacts import ContactActivities
     from activities.documents import DocumentActivities
-    from activities.inbox import start_process
+    from activities.inbox import deliver_readings, start_process
     from models.contact_input import ACTIONS, REQUEST, CallbackRequest, MasterDataRequest
     from models.process import (
         ActionOutcome,
@@ -287,6 +287,8 @@ class ContactWorkflow:
         )
         for start in outcome.starts:
             await workflow.execute_activity(start_process, start, **DB_ACTIVITY)
+        for delivery in outcome.readings:
+            await workflow.execute_activity(deliver_readings, delivery, **DB_ACTIVITY)
         return outcome
 
     async def _returned_mail(self, facts: ContactFacts) -> str:
