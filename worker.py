@@ -14,6 +14,7 @@ from activities.contacts import ContactActivities
 from activities.contracts import ContractActivities
 from activities.documents import DocumentActivities
 from activities.dunning import DunningActivities
+from activities.grid_invoices import GridInvoiceActivities
 from activities.inbox import InboxActivities, deliver_answer, deliver_readings, start_process
 from activities.ledger import LedgerActivities
 from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
@@ -29,6 +30,7 @@ from workflows.contact import ContactWorkflow
 from workflows.customer_cancellation import CustomerCancellationWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.final_reading import FinalReadingWorkflow
+from workflows.grid_invoice import GridInvoiceWorkflow
 from workflows.grid_supply_end import GridSupplyEndWorkflow
 from workflows.inbound import InboundMessageWorkflow
 from workflows.incoming_cancellation import IncomingCancellationWorkflow
@@ -57,6 +59,7 @@ WORKFLOWS = [
     UnassignedPaymentWorkflow,
     BankDetailsWorkflow,
     ContactWorkflow,
+    GridInvoiceWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -75,6 +78,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     answers = AnswerActivities(engine, transport)
     dunning = DunningActivities(engine, transport)
     payments = PaymentActivities(engine)
+    grid = GridInvoiceActivities(engine, transport)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -96,6 +100,11 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         contacts.close_contact,
         contacts.notify_client,
         contacts.post_webhook,
+        grid.check_invoice,
+        grid.hold_for_clearing,
+        grid.decide_invoice,
+        grid.pay_due_invoices,
+        grid.invoice_state,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,

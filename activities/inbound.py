@@ -24,9 +24,18 @@ from edifact.utilmd import UtilmdMessage, parse_utilmd
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation, Meter
 from models.messages import Direction, MarketMessage
-from models.process import Delivery, MarketAnswer, ProcessStart, ReadingsArrived, ReadingsDelivery
-from rules.calendar import supply_date_from_instant
+from models.process import (
+    Delivery,
+    GridInvoiceCase,
+    MarketAnswer,
+    ProcessStart,
+    ReadingsArrived,
+    ReadingsDelivery,
+    StartProcess,
+)
+from rules.calendar import BERLIN, supply_date_from_instant
 from rules.market_processes import FINAL_ANSWERS, PARTNER_REQUESTS, SUPPLIER_RECEIVES
+from services import grid_invoices
 
 log = get_logger()
 HEADER_SEGMENTS = 30
@@ -46,6 +55,8 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     """Content errors answered with a negative APERAK."""
+    starts: list[StartProcess] = field(default_factory=list)
+    """Processes the interchange starts (a grid operator's invoice)."""
 
 
 class InboundProcessing:
@@ -193,10 +204,27 @@ class InboundProcessing:
             self.profiles = []
 
     def _invoice(self, raw: RawMessage) -> None:
-        message = parse_invoic(raw) if raw.type == "INVOIC" else parse_remadv(raw)
-        self._describe(message.pruefidentifikator, message.document_number, getattr(message, "malo_id", None))
-        self._accept(message)
-        self.outcome.problems.append(f"{raw.type} {message.document_number}: no process handles it yet")
+        """A grid operator's invoice is stored and checked by its own process; a REMADV is not expected here."""
+        if raw.type == "REMADV":
+            remadv = parse_remadv(raw)
+            self._describe(remadv.pruefidentifikator, remadv.document_number, None)
+            self._accept(remadv)
+            self.outcome.problems.append(f"REMADV {remadv.document_number}: no process handles it yet")
+            return
+        invoice = parse_invoic(raw)
+        self._describe(invoice.pruefidentifikator, invoice.document_number, invoice.malo_id)
+        self._accept(invoice)
+        received_on = utcnow().astimezone(BERLIN).date()
+        row = grid_invoices.store(self.session, self.tenant_id, self.message_id, invoice, received_on, self.gas)
+        assert row.id is not None and row.workflow_id is not None
+        self.row.workflow_id = self.row.workflow_id or row.workflow_id
+        self.outcome.starts.append(
+            StartProcess(
+                workflow="GridInvoiceWorkflow",
+                workflow_id=row.workflow_id,
+                input=GridInvoiceCase(tenant_id=self.tenant_id, invoice_id=row.id).model_dump(mode="json"),
+            )
+        )
 
     def _ordrsp(self, raw: RawMessage) -> None:
         """An answer to our ORDERS (RFF+ON: the order's document number) goes to the process that ordered."""

@@ -98,6 +98,7 @@ class InboxActivities:
             deliveries=outcome.deliveries,
             readings=outcome.readings,
             problems=outcome.problems,
+            starts=outcome.starts,
         )
 
     def _reject(self, session: Session, message_id: int, error: EdifactSyntaxError) -> InboundResult:

@@ -9,7 +9,18 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.routes import accounts, bills, contacts, contracts, customers, market_messages, payments, service_levels, tasks
+from api.routes import (
+    accounts,
+    bills,
+    contacts,
+    contracts,
+    customers,
+    grid_invoices,
+    market_messages,
+    payments,
+    service_levels,
+    tasks,
+)
 from core.settings import Settings, get_settings
 
 
@@ -57,4 +68,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(contacts.router)
     app.include_router(customers.router)
     app.include_router(service_levels.router)
+    app.include_router(grid_invoices.router)
     return app

@@ -13,7 +13,7 @@ from core.db import get_engine
 from models.contracts import Division
 from models.parties import MarketPartner, PartnerRole
 from models.tenancy import Role, Tenant
-from rules.ids import InvalidIdentifier, validate_market_partner_id
+from rules.ids import InvalidIdentifier, validate_iban, validate_market_partner_id
 from services.master_data import save_tariff_price
 
 tenant_app = typer.Typer(help="Tenants (the client suppliers).", no_args_is_help=True)
@@ -89,12 +89,21 @@ def partner_add(
     name: Annotated[str, typer.Option()],
     role: Annotated[PartnerRole, typer.Option()],
     division: Annotated[Division | None, typer.Option()] = None,
+    iban: Annotated[str | None, typer.Option(help="where its invoices are paid to")] = None,
+    bic: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a market partner to the directory (or update it)."""
+    if iban is not None:
+        try:
+            iban = validate_iban(iban)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--iban") from error
     with Session(get_engine()) as session:
         partner = session.get(MarketPartner, partner_id) or MarketPartner(id=partner_id, name=name, role=role)
         partner.name, partner.role = name, role
         partner.division = division.value if division else None
+        partner.iban = iban if iban is not None else partner.iban
+        partner.bic = bic if bic is not None else partner.bic
         session.add(partner)
         session.commit()
     rprint(f"partner [bold]{partner_id}[/bold] saved")

@@ -16,6 +16,7 @@ from cli.admin import key_app, partner_app, tariff_app, tenant_app
 from cli.billing import billing_app
 from cli.contacts import contacts_app
 from cli.edifact import edifact_app
+from cli.grid import grid_app
 from cli.ledger import ledger_app
 from cli.payments import payments_app
 from core.settings import get_settings
@@ -34,6 +35,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(billing_app, name="billing")
 app.add_typer(payments_app, name="payments")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(grid_app, name="grid")
 console = Console()
 
 

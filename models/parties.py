@@ -21,4 +21,6 @@ class MarketPartner(SQLModel, table=True):
     name: str
     role: str = text_code(30)
     division: str | None = text_code(10, default=None, nullable=True)
+    iban: str = Field(default="", max_length=34, description="where its invoices are paid to")
+    bic: str = Field(default="", max_length=11)
     created_at: datetime = instant(default_factory=utcnow)

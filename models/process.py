@@ -215,6 +215,8 @@ class InboundResult(BaseModel):
     readings: list[ReadingsDelivery] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     """What a person must look at (the interchange goes to clearing)."""
+    starts: list["StartProcess"] = Field(default_factory=list)
+    """Processes to start for messages of the interchange (a grid operator's invoice)."""
 
 
 class SignalDelivery(BaseModel):
@@ -696,3 +698,43 @@ class AddressResearch(BaseModel):
 class ClientNotice(BaseModel):
     tenant_id: str
     contact_id: int
+
+
+class GridInvoiceCase(BaseModel):
+    """Check, answer, book and pay one grid operator's invoice: ``grid-invoice/{tenant}/{invoice}``."""
+
+    tenant_id: str
+    invoice_id: int
+
+
+class InvoiceCheck(BaseModel):
+    """The verdict on an invoice (see ``rules.grid_invoices.Verdict``)."""
+
+    invoice_id: int
+    outcome: str
+    code: str = ""
+    code_list: str = ""
+    text: str = ""
+    position: str | None = None
+    notes: dict[str, Any] = Field(default_factory=dict)
+    storno: bool = False
+    due_date: date | None = None
+    answer_by: date | None = None
+    invoice_number: str = ""
+    partner_id: str = ""
+    pruefidentifikator: str = ""
+    malo_id: str | None = None
+
+
+class InvoiceDecision(BaseModel):
+    """Carry out a verdict (the checks' or a clerk's): book or reject, and answer with REMADV."""
+
+    check: InvoiceCheck
+    decided_by: str = ""
+
+
+class PayDue(BaseModel):
+    """Pay the tenant's accepted grid invoices due by ``on``."""
+
+    tenant_id: str
+    on: date

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import instant, money, text_code, utcnow
@@ -38,6 +38,11 @@ class Tenant(SQLModel, table=True):
     max_deferral_days: int = Field(default=90, description="a clerk may defer items by at most this many days")
     disconnect_basic_supply: bool = Field(
         default=False, description="dunning level 3 of basic-supply customers: disconnection (§19 StromGVV/GasGVV)"
+    )
+    invoice_quantity_tolerance: Decimal = Field(
+        default=Decimal("1.0"),
+        sa_type=Numeric(5, 2),
+        description="grid invoices: a quantity this many percent off ours goes to a clerk; more is rejected",
     )
     webhook_url: str = Field(default="", max_length=500, description="receives client notifications (POST JSON)")
     notification_email: str = Field(default="", max_length=200, description="receives client notifications by e-mail")

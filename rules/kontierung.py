@@ -84,7 +84,13 @@ RULES: dict[str, tuple[Leg, ...]] = {
         Leg("vat", "debit", "vat"),
         Leg("creditor", "credit", "gross", open_item=True),
     ),
-    "creditor_payment": (Leg("creditor", "debit", "amount"), Leg("bank", "credit", "amount")),
+    "mmm_invoice": (
+        Leg("mmm", "debit", "net"),
+        Leg("mmm", "debit", "tax"),
+        Leg("vat", "debit", "vat"),
+        Leg("creditor", "credit", "gross", open_item=True),
+    ),
+    "creditor_payment": (Leg("creditor", "debit", "amount", open_item=True), Leg("bank", "credit", "amount")),
     "accrual": (
         Leg("accrual", "debit", "net"),
         Leg("accrual", "debit", "tax"),

@@ -813,13 +813,10 @@ async def test_partner_contrl_rejecting_our_interchange_goes_to_clearing(
 
 @pytest.mark.parametrize(
     ("fixture", "message_type", "pruefidentifikator", "document_number"),
-    [
-        ("invoic/31002_nn-rechnung.edi", "INVOIC", "31002", "NNR-2025-000815"),
-        ("remadv/33001_zahlungsavis.edi", "REMADV", "33001", "AV-2025-000123"),
-    ],
-    ids=["invoic", "remadv"],
+    [("remadv/33001_zahlungsavis.edi", "REMADV", "33001", "AV-2025-000123")],
+    ids=["remadv"],
 )
-async def test_invoice_is_acknowledged_and_waits_for_a_clerk(
+async def test_remadv_is_acknowledged_and_waits_for_a_clerk(
     engine: Engine,
     client: Client,
     settings: Settings,

@@ -53,7 +53,7 @@ class Scenario:
     readings: int
     """MSCONS for a location the tenant does not supply (rejected: answered with APERAK Z10)."""
     invoice: int
-    """INVOIC no process handles yet (clearing)."""
+    """A REMADV, which no process handles (clearing)."""
     msb: str
     replies: dict[int, int]
     """our APERAK per inbound message."""
@@ -82,7 +82,7 @@ async def build_scenario(engine: Engine, client: Client, settings: Settings) -> 
         await settled(client, world.tenant.id, readings.message_id)
 
         invoic, _ = addressed(
-            FIXTURES / "invoic" / "31002_nn-rechnung.edi", world.grid_operator.id, world.tenant.market_partner_id
+            FIXTURES / "remadv" / "33001_zahlungsavis.edi", world.grid_operator.id, world.tenant.market_partner_id
         )
         invoice = await case.deliver(invoic)
         workflow_id = inbound_workflow_id(world.tenant.id, invoice.message_id)
@@ -189,7 +189,7 @@ async def test_states_through_the_api(api: Api, scenario: Scenario, engine: Engi
 
     by_id = {row["id"]: row for row in rows}
     assert by_id[s.readings]["monitor_state"] == "answered" and "Z10" in (by_id[s.readings]["error"] or "")
-    assert by_id[s.invoice]["monitor_state"] == "clearing" and by_id[s.invoice]["message_type"] == "INVOIC"
+    assert by_id[s.invoice]["monitor_state"] == "clearing" and by_id[s.invoice]["message_type"] == "REMADV"
     assert by_id[s.repeat]["monitor_state"] == "duplicate" and by_id[s.repeat]["state"] == "duplicate"
 
 
@@ -213,9 +213,9 @@ async def test_filters_narrow_the_list(api: Api, scenario: Scenario, engine: Eng
     assert await api.ids(headers, type="UTILMD") == {s.kuendigung, s.anmeldung, s.confirmation, s.repeat}
     assert await api.ids(headers, type="aperak") == set(reply.values())
     assert await api.ids(headers, type="MSCONS") == {s.readings}
-    assert await api.ids(headers, type="REMADV") == set()
+    assert await api.ids(headers, type="INVOIC") == set()
     assert await api.ids(headers, pruefidentifikator="55016") == {s.kuendigung}
-    assert await api.ids(headers, pruefidentifikator="31002") == {s.invoice}
+    assert await api.ids(headers, pruefidentifikator="33001") == {s.invoice}
     assert await api.ids(headers, pruefidentifikator="13017") == {s.readings}
 
     assert await api.ids(headers, state="sent", partner=world.previous_supplier.id) == {
@@ -257,7 +257,7 @@ async def test_another_tenant_sees_none_of_it(api: Api, scenario: Scenario, worl
     for message_id in scenario.all:
         assert (await api.http.get(f"/v1/market-messages/{message_id}", headers=other)).status_code == 404
     own = await api.http.get(f"/v1/market-messages/{scenario.invoice}", headers=api.key(scenario.world.tenant.id))
-    assert own.status_code == 200 and own.json()["message_type"] == "INVOIC"
+    assert own.status_code == 200 and own.json()["message_type"] == "REMADV"
     assert (await api.http.get("/v1/market-messages")).status_code == 401
 
 
@@ -323,7 +323,7 @@ async def test_monitor_command_lists_overdue_answers(
     assert cells[1:3] == ["out", "answer_overdue"] and "55001" in cells and s.world.grid_operator.id in cells
 
     _, rows = monitor("--tenant", tenant, "--state", "clearing")
-    assert list(rows) == [s.invoice] and rows[s.invoice][2:5] == ["clearing", "INVOIC", "31002"]
+    assert list(rows) == [s.invoice] and rows[s.invoice][2:5] == ["clearing", "REMADV", "33001"]
     _, rows = monitor("--tenant", tenant, "--state", "answered", "--type", "MSCONS")
     assert list(rows) == [s.readings]
     _, rows = monitor("--tenant", tenant, "--state", "answer_overdue", "--partner", s.msb)
@@ -346,5 +346,5 @@ async def test_monitor_command_lists_every_state(cli_env: None, scenario: Scenar
     assert rows[s.anmeldung][2] == "awaiting_answer" and rows[s.kuendigung][2] == "sent"
     _, rows = monitor("--tenant", tenant, "--state", "sent", "--partner", s.world.previous_supplier.id)
     assert set(rows) == {s.kuendigung, s.replies[s.confirmation]}
-    _, rows = monitor("--tenant", tenant, "--type", "INVOIC", "--pid", "31002")
+    _, rows = monitor("--tenant", tenant, "--type", "REMADV", "--pid", "33001")
     assert set(rows) == {s.invoice}

@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inbox import InboxActivities, deliver_answer, deliver_readings
+    from activities.inbox import InboxActivities, deliver_answer, deliver_readings, start_process
     from models.messages import MessageState
     from models.process import (
         Delivery,
@@ -57,6 +57,8 @@ class InboundMessageWorkflow:
                 break
             problems = [*result.problems, *await self._deliver(result)]
             await self._deliver_readings(result)
+            for start in result.starts:
+                await workflow.execute_activity(start_process, start, **DB_ACTIVITY)
             if not problems:
                 final = MessageState.REJECTED if result.state == MessageState.REJECTED else MessageState.PROCESSED
                 await self._finish(inbound, final, result.error)
