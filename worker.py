@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.contacts import ContactActivities
 from activities.contracts import ContractActivities
+from activities.customer_data import CustomerDataActivities
 from activities.documents import DocumentActivities
 from activities.dunning import DunningActivities
 from activities.grid_invoices import GridInvoiceActivities
@@ -28,9 +29,11 @@ from workflows.bill_release import BillReleaseWorkflow
 from workflows.billing_run import BillingRunWorkflow
 from workflows.contact import ContactWorkflow
 from workflows.customer_cancellation import CustomerCancellationWorkflow
+from workflows.customer_data import CustomerDataChangeWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.final_reading import FinalReadingWorkflow
 from workflows.grid_invoice import GridInvoiceWorkflow
+from workflows.grid_master_data import GridMasterDataWorkflow
 from workflows.grid_supply_end import GridSupplyEndWorkflow
 from workflows.inbound import InboundMessageWorkflow
 from workflows.incoming_cancellation import IncomingCancellationWorkflow
@@ -60,6 +63,8 @@ WORKFLOWS = [
     BankDetailsWorkflow,
     ContactWorkflow,
     GridInvoiceWorkflow,
+    CustomerDataChangeWorkflow,
+    GridMasterDataWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -79,6 +84,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     dunning = DunningActivities(engine, transport)
     payments = PaymentActivities(engine)
     grid = GridInvoiceActivities(engine, transport)
+    customer_data = CustomerDataActivities(engine, settings.customer_outbox_path)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -105,6 +111,11 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         grid.decide_invoice,
         grid.pay_due_invoices,
         grid.invoice_state,
+        customer_data.load_version,
+        customer_data.apply_version,
+        customer_data.set_market_state,
+        customer_data.grid_master_data,
+        customer_data.decide_grid_master_data,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import business_error
 from activities.readings import waiting_processes
+from models.base import utcnow
 from models.contact_input import (
     REQUEST,
     AnsweredRequest,
@@ -25,6 +26,7 @@ from models.contacts import Contact
 from models.contracts import Contract, MarketLocation
 from models.customers import ContractAccount, Customer
 from models.ledger import LedgerAccount
+from models.master_data import CustomerVersion
 from models.process import (
     ActionOutcome,
     AddressResearch,
@@ -39,6 +41,7 @@ from models.process import (
     ReadingsDelivery,
     StartProcess,
     SupplyStartInput,
+    VersionCase,
 )
 from rules.calendar import BERLIN
 from rules.contacts import ComplaintKind, due_at, service_topic
@@ -100,9 +103,18 @@ class ContactActivities:
             if customer is None:
                 return ActionOutcome(done=False, problem="the sender is not recognised as a customer")
             if isinstance(request, MasterDataRequest):
-                changed = customer_requests.change_master_data(session, customer, request, self.customer_outbox)
+                version = customer_requests.change_master_data(
+                    session,
+                    customer,
+                    request,
+                    key=f"contact:{contact.id}:{sorted(request.changes().items())}"[:200],
+                    changed_by=action.decided_by,
+                    today=action.today,
+                    outbox=self.customer_outbox,
+                )
                 session.commit()
-                return ActionOutcome(done=True, note=f"master data changed: {', '.join(changed) or 'nothing new'}")
+                changed = ", ".join(version.changed_fields) if version else "nothing new"
+                return ActionOutcome(done=True, note=f"master data changed: {changed}", starts=_version_start(version))
             if contract is None:
                 return ActionOutcome(done=False, problem=f"customer {customer.customer_number} has no contract")
             outcome = self._for_contract(session, contact, contract, customer, request, action)
@@ -163,7 +175,16 @@ class ContactActivities:
         note = f"cancellation of contract {contract.contract_number}"
         if isinstance(request, MoveRequest):
             cancellation.move, cancellation.moving_with_us = True, request.new_supply is not None
-            customer_requests.move_address(session, customer, request, self.customer_outbox)
+            version = customer_requests.move_address(
+                session,
+                customer,
+                request,
+                key=f"contact:{contact.id}:move",
+                changed_by=action.decided_by,
+                today=action.today,
+                outbox=self.customer_outbox,
+            )
+            starts += _version_start(version)
             note = f"move out of {contract.contract_number} on {request.moved_out_on}"
             if request.new_supply is not None:
                 try:
@@ -228,22 +249,33 @@ class ContactActivities:
         return ActionOutcome(done=True, note=f"instalment plan of {request.rates} rates", starts=[start])
 
     @activity.defn
-    def address_research(self, research: AddressResearch) -> None:
+    def address_research(self, research: AddressResearch) -> list[StartProcess]:
         """Returned mail marks the address; a clerk's research clears it (new or confirmed) and sends what waited."""
         with Session(self.engine) as session:
             contact = _contact(session, research.contact_id)
             customer = session.get(Customer, contact.customer_id) if contact.customer_id else None
             if customer is None:
                 raise business_error(f"contact {contact.id} is on no customer's file", "UnknownCustomer")
+            starts: list[StartProcess] = []
             if research.returned:
                 customer_requests.mark_returned_mail(session, customer)
             elif research.address:
                 change = MasterDataRequest.model_validate({"action": "master_data", **research.address})
-                customer_requests.change_master_data(session, customer, change, self.customer_outbox)
+                version = customer_requests.change_master_data(
+                    session,
+                    customer,
+                    change,
+                    key=f"contact:{contact.id}:address-research",
+                    changed_by=research.decided_by,
+                    today=utcnow().astimezone(BERLIN).date(),
+                    outbox=self.customer_outbox,
+                )
                 customer_requests.clear_address(session, customer, self.customer_outbox)
+                starts = _version_start(version)
             else:
                 customer_requests.clear_address(session, customer, self.customer_outbox)
             session.commit()
+            return starts
 
     @activity.defn
     def close_contact(self, close: ContactClose) -> None:
@@ -291,6 +323,19 @@ class ContactActivities:
                 notifications.post_webhook(session, notification_id)
             except notifications.WebhookFailed as failed:
                 raise ApplicationError(str(failed), type="WebhookFailed") from failed
+
+
+def _version_start(version: CustomerVersion | None) -> list[StartProcess]:
+    """The process that puts a later-dated version into effect and tells the grid operators, where needed."""
+    if version is None or version.id is None or (version.applied_at and version.market_state != "pending"):
+        return []
+    return [
+        StartProcess(
+            workflow="CustomerDataChangeWorkflow",
+            workflow_id=f"customer-data/{version.tenant_id}/{version.id}",
+            input=VersionCase(tenant_id=version.tenant_id, version_id=version.id).model_dump(mode="json"),
+        )
+    ]
 
 
 def _contact(session: Session, contact_id: int) -> Contact:

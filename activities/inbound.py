@@ -27,6 +27,7 @@ from models.messages import Direction, MarketMessage
 from models.process import (
     Delivery,
     GridInvoiceCase,
+    GridMasterDataCase,
     MarketAnswer,
     ProcessStart,
     ReadingsArrived,
@@ -35,7 +36,8 @@ from models.process import (
 )
 from rules.calendar import BERLIN, supply_date_from_instant
 from rules.market_processes import FINAL_ANSWERS, PARTNER_REQUESTS, SUPPLIER_RECEIVES
-from services import grid_invoices
+from rules.master_data import GRID_MASTER_DATA
+from services import grid_invoices, grid_master_data
 
 log = get_logger()
 HEADER_SEGMENTS = 30
@@ -44,6 +46,7 @@ READING_BATCH = 50_000
 ROUTED_BY_REFERENCE = frozenset(
     {"55002", "55003", "55017", "55018", "55036", "44002", "44003", "44017", "44018", "44036"}
     | {"55005", "55006", "44005", "44006"}
+    | {"55137"}
 )
 """Answers that go to the process that sent the request (matched by RFF+TN)."""
 
@@ -135,6 +138,10 @@ class InboundProcessing:
             self._accept(message)
             self.outcome.deliveries.append(self._start(message))
             return
+        if message.pruefidentifikator in GRID_MASTER_DATA:
+            self._accept(message)
+            self._grid_master_data(message)
+            return
         if message.pruefidentifikator not in ROUTED_BY_REFERENCE:
             self._accept(message)
             self.outcome.problems.append(f"{message.pruefidentifikator}: no process handles it yet")
@@ -145,6 +152,29 @@ class InboundProcessing:
         else:
             self._accept(message)
         self.outcome.deliveries.append(delivery)
+
+    def _grid_master_data(self, message: UtilmdMessage) -> None:
+        """The grid operator's master data of a MaLo: kept the same day; what differs from ours goes to a clerk."""
+        if not message.malo_id:
+            self.outcome.problems.append(f"{message.pruefidentifikator}: the message names no MaLo")
+            return
+        row = grid_master_data.store(self.session, self.tenant_id, self.message_id, message)
+        if row is None:
+            self.outcome.problems.append(f"{message.pruefidentifikator}: MaLo {message.malo_id} is not supplied by us")
+            return
+        if row.state != "clearing" or row.id is None:
+            return
+        workflow_id = f"grid-master-data/{self.tenant_id}/{row.id}"
+        row.workflow_id = workflow_id
+        self.session.add(row)
+        self.row.workflow_id = self.row.workflow_id or workflow_id
+        self.outcome.starts.append(
+            StartProcess(
+                workflow="GridMasterDataWorkflow",
+                workflow_id=workflow_id,
+                input=GridMasterDataCase(tenant_id=self.tenant_id, record_id=row.id).model_dump(mode="json"),
+            )
+        )
 
     def _mscons(self, raw: RawMessage) -> None:
         series = read_profile(raw)

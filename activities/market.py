@@ -3,6 +3,7 @@
 import hashlib
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from edifact.envelope import Interchange, Party, parse_interchange, serialize_in
 from edifact.replies import reply_interchange, reply_to
 from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd, parse_utilmd
 from models.base import utcnow
-from models.contracts import MarketLocation
+from models.contracts import Contract, MarketLocation
 from models.customers import Customer
 from models.messages import Direction, MarketMessage, MessageState
 from models.process import AnswerRequest, SendUtilmd, SentMessage
@@ -113,46 +114,11 @@ class MarketActivities:
         sender = tenant_partner_id(tenant, division)
         pid = exchange(request.kind, division).request
         now = utcnow().replace(second=0, microsecond=0)
-        transaction_id = new_reference(32)
-        supply_instant = day_start(request.start, division)
-        message = UtilmdMessage(
-            division=Division(division),
-            association=ASSOCIATION[division],
-            pruefidentifikator=pid,
-            message_reference=new_reference(14),
-            category={"cancellation": "E35", "registration": "E01", "deregistration": "E02"}[request.kind],
-            document_number=new_reference(20),
-            document_date=now,
-            sender=sender,
-            receiver=receiver,
-            sender_code_list=NAD_CODE_LIST[division],
-            receiver_code_list=NAD_CODE_LIST[division],
-            transaction_id=transaction_id,
-            transaction_reason=request.transaction_reason or contract.transaction_reason,
-            malo_id=location.malo_id,
-            start=supply_instant if request.kind == "registration" else None,
-            end=supply_instant
-            if (request.kind == "cancellation" and division == "strom") or request.kind == "deregistration"
-            else None,
-            end_at=supply_instant if request.kind == "cancellation" and division == "gas" else None,
-            annual_consumption_kwh=contract.annual_consumption_kwh if request.kind == "registration" else None,
-            customer=UtilmdParty(
-                last_name=customer.last_name or None,
-                first_name=customer.first_name or None,
-                company=customer.company or None,
-            )
-            if request.kind != "deregistration"
-            else None,
-            customer_address=UtilmdParty(
-                street=location.street or None,
-                house_number=location.house_number or None,
-                postcode=location.postcode or None,
-                city=location.city or None,
-                country="DE",
-            )
-            if request.kind == "registration"
-            else None,
-        )
+        if request.kind == "master_data":
+            message = self._master_data(request, location, sender, receiver, division, pid, now)
+        else:
+            message = self._supply(request, contract, customer, location, sender, receiver, pid, now)
+        transaction_id = message.transaction_id
         reference = new_reference(14)
         raw = serialize_interchange(
             Interchange(
@@ -188,6 +154,105 @@ class MarketActivities:
         )
         session.commit()
         return session.exec(select(MarketMessage).where(MarketMessage.business_key == request.business_key)).one()
+
+    def _supply(
+        self,
+        request: SendUtilmd,
+        contract: Contract,
+        customer: Customer,
+        location: MarketLocation,
+        sender: str,
+        receiver: str,
+        pid: str,
+        now: datetime,
+    ) -> UtilmdMessage:
+        """Registration, cancellation or deregistration of the contract's supply."""
+        division = contract.division
+        supply_instant = day_start(request.start, division)
+        return UtilmdMessage(
+            division=Division(division),
+            association=ASSOCIATION[division],
+            pruefidentifikator=pid,
+            message_reference=new_reference(14),
+            category={"cancellation": "E35", "registration": "E01", "deregistration": "E02"}[request.kind],
+            document_number=new_reference(20),
+            document_date=now,
+            sender=sender,
+            receiver=receiver,
+            sender_code_list=NAD_CODE_LIST[division],
+            receiver_code_list=NAD_CODE_LIST[division],
+            transaction_id=new_reference(32),
+            transaction_reason=request.transaction_reason or contract.transaction_reason,
+            malo_id=location.malo_id,
+            start=supply_instant if request.kind == "registration" else None,
+            end=supply_instant
+            if (request.kind == "cancellation" and division == "strom") or request.kind == "deregistration"
+            else None,
+            end_at=supply_instant if request.kind == "cancellation" and division == "gas" else None,
+            annual_consumption_kwh=contract.annual_consumption_kwh if request.kind == "registration" else None,
+            customer=UtilmdParty(
+                last_name=customer.last_name or None,
+                first_name=customer.first_name or None,
+                company=customer.company or None,
+            )
+            if request.kind != "deregistration"
+            else None,
+            customer_address=UtilmdParty(
+                street=location.street or None,
+                house_number=location.house_number or None,
+                postcode=location.postcode or None,
+                city=location.city or None,
+                country="DE",
+            )
+            if request.kind == "registration"
+            else None,
+        )
+
+    def _master_data(
+        self,
+        request: SendUtilmd,
+        location: MarketLocation,
+        sender: str,
+        receiver: str,
+        division: str,
+        pid: str,
+        now: datetime,
+    ) -> UtilmdMessage:
+        """55109: the customer's name (NAD+Z09) and correspondence address (NAD+Z04) valid from DTM+157."""
+        data = request.customer_data or {}
+        return UtilmdMessage(
+            division=Division(division),
+            association=ASSOCIATION[division],
+            pruefidentifikator=pid,
+            message_reference=new_reference(14),
+            category="E03",
+            document_number=new_reference(20),
+            document_date=now,
+            sender=sender,
+            receiver=receiver,
+            sender_code_list=NAD_CODE_LIST[division],
+            receiver_code_list=NAD_CODE_LIST[division],
+            transaction_id=new_reference(32),
+            transaction_reason="ZX6",
+            transaction_reason_details=["ZW4"],
+            malo_id=location.malo_id,
+            valid_from=day_start(request.start, division),
+            customer=UtilmdParty(
+                last_name=data.get("last_name") or None,
+                first_name=data.get("first_name") or None,
+                company=data.get("company") or None,
+            ),
+            customer_address=UtilmdParty(
+                last_name=data.get("last_name") or None,
+                first_name=data.get("first_name") or None,
+                company=data.get("company") or None,
+                street=data.get("street") or None,
+                house_number=data.get("house_number") or None,
+                postcode=data.get("postcode") or None,
+                city=data.get("city") or None,
+                country="DE",
+            ),
+        )
 
 
 class AnswerActivities:

@@ -101,6 +101,9 @@ class UtilmdMessage(BaseModel):
     free_text: str | None = None
     customer: UtilmdParty | None = None
     customer_address: UtilmdParty | None = None
+    location_address: UtilmdParty | None = None
+    """NAD+DP, the address of the market location, when the message also has a customer address (NAD+Z04);
+    without one the NAD+DP address is ``customer_address``."""
     previous_supplier: str | None = None
     balancing_group: str | None = None
 
@@ -333,7 +336,10 @@ def parse_utilmd(msg: RawMessage) -> UtilmdMessage:
             "RFF",
             reader.indexes["pruefidentifikator"],
         )
-    fields.setdefault("customer_address", reader.location_address)
+    if "customer_address" in fields:
+        fields["location_address"] = reader.location_address
+    else:
+        fields["customer_address"] = reader.location_address
     return UtilmdMessage(division=division, association=msg.association, message_reference=msg.reference, **fields)
 
 
@@ -398,6 +404,8 @@ def build_utilmd(m: UtilmdMessage) -> RawMessage:
             segs.append(make_segment("NAD", "DP", "", "", "", *_address(m.customer_address)))
         else:
             segs.append(make_segment("NAD", "Z04", "", "", _name(m.customer_address), *_address(m.customer_address)))
+    if m.location_address and not _uses_location_address(m):
+        segs.append(make_segment("NAD", "DP", "", "", "", *_address(m.location_address)))
     if m.previous_supplier:
         segs.append(make_segment("NAD", "VY", [m.previous_supplier, "", "332" if gas else "293"]))
     return RawMessage(

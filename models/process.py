@@ -39,13 +39,16 @@ class SendUtilmd(BaseModel):
 
     tenant_id: str
     contract_id: int
-    kind: Literal["cancellation", "registration", "deregistration"]
+    kind: Literal["cancellation", "registration", "deregistration", "master_data"]
     start: date
-    """The supply start (registration) or the end of supply (cancellation, deregistration)."""
+    """The supply start (registration), the end of supply (cancellation, deregistration), or the day a master data
+    change takes effect."""
     transaction_reason: str | None = None
     """Overrides the contract's transaction reason (a deregistration: E01 move-out, E03 switch)."""
     business_key: str
     workflow_id: str
+    customer_data: dict[str, str] | None = None
+    """master_data: the customer's name and correspondence address as of ``start``."""
 
 
 class AnswerRequest(BaseModel):
@@ -738,3 +741,54 @@ class PayDue(BaseModel):
 
     tenant_id: str
     on: date
+
+
+class VersionCase(BaseModel):
+    """Put one customer data version into effect and tell the market: ``customer-data/{tenant}/{version}``."""
+
+    tenant_id: str
+    version_id: int
+
+
+class MarketTarget(BaseModel):
+    contract_id: int
+    contract_number: str
+    division: str
+    malo_id: str
+
+
+class VersionFacts(BaseModel):
+    tenant_id: str
+    version_id: int
+    customer_number: str
+    valid_from: date
+    applied: bool
+    market_state: str
+    data: dict[str, str]
+    changed_fields: list[str]
+    contracts: list[MarketTarget]
+    """The contracts in supply on the effective day, whose grid operators are told."""
+
+
+class MarketState(BaseModel):
+    version_id: int
+    state: str
+
+
+class GridMasterDataCase(BaseModel):
+    """A grid operator's master data that differs from ours: ``grid-master-data/{tenant}/{record}``."""
+
+    tenant_id: str
+    record_id: int
+
+
+class GridMasterDataDecision(BaseModel):
+    record_id: int
+    take_over: bool
+    decided_by: str
+
+
+class GridMasterDataView(BaseModel):
+    malo_id: str
+    differences: list[dict[str, Any]]
+    state: str

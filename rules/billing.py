@@ -437,3 +437,18 @@ def settle(
         annual_gross=annual.gross,
         next_instalment=(annual.gross / count).quantize(WHOLE, rounding=ROUND_CEILING),
     )
+
+
+def merge_tariffs(schedule: Sequence[tuple[date, Sequence[BillingPrice]]]) -> list[BillingPrice]:
+    """One price list for a contract that changed its tariff: from each switch day (ascending) the prices of the
+    tariff chosen then, starting with its version valid on that day; the bill prorates at the switch as at any
+    price change."""
+    merged: list[BillingPrice] = []
+    for index, (start, prices) in enumerate(schedule):
+        end = schedule[index + 1][0] if index + 1 < len(schedule) else None
+        ordered = sorted(prices, key=lambda p: p.valid_from)
+        current = [p for p in ordered if p.valid_from <= start]
+        if current:
+            merged.append(current[-1].model_copy(update={"valid_from": start}))
+        merged += [p for p in ordered if start < p.valid_from and (end is None or p.valid_from < end)]
+    return merged

@@ -32,6 +32,23 @@ DEREGISTRATION = {
 }
 """Abmeldung (Lieferende vom LF an den NB): the grid operator answers by 06:00 of the 1st working day."""
 
+MASTER_DATA = {
+    "strom": Exchange("55109", frozenset({"55137"}), frozenset(), None),
+}
+"""Änderung Daten der MaLo (LF an NB): the customer's name and correspondence address; the grid operator answers
+with 55137. Gas has no verified counterpart here: a clerk informs the grid operator."""
+
+
+def exchange(kind: str, division: str) -> Exchange:
+    table = {
+        "registration": REGISTRATION,
+        "cancellation": CANCELLATION,
+        "deregistration": DEREGISTRATION,
+        "master_data": MASTER_DATA,
+    }[kind]
+    return table[division]
+
+
 FINAL_ANSWERS = frozenset().union(
     *(
         e.confirmations | e.rejections
@@ -43,11 +60,6 @@ FINAL_ANSWERS = frozenset().union(
 ASSOCIATION = {"strom": "S2.1", "gas": "G1.1"}
 NAD_CODE_LIST = {"strom": "293", "gas": "332"}
 UNB_QUALIFIER = {"strom": "500", "gas": "502"}
-
-
-def exchange(kind: str, division: str) -> Exchange:
-    table = {"registration": REGISTRATION, "cancellation": CANCELLATION, "deregistration": DEREGISTRATION}[kind]
-    return table[division]
 
 
 @dataclass(frozen=True)

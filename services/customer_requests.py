@@ -13,10 +13,12 @@ from models.base import utcnow
 from models.contact_input import MasterDataRequest, MoveRequest
 from models.contracts import Contract, MarketLocation, Tariff
 from models.customers import ContractAccount, Customer, SepaMandate
+from models.master_data import CustomerVersion
 from models.orders import ContractOrder
 from models.readings import MeterReading
 from models.tenancy import Tenant
 from rules.calendar import BERLIN
+from services import customer_data
 from services.delivery import release_held
 from services.final_reading import locations
 from services.intake import intake
@@ -132,17 +134,29 @@ def change_bank_details(
     return mandate
 
 
-def change_master_data(session: Session, customer: Customer, change: MasterDataRequest, outbox: Path) -> list[str]:
-    """Apply the changed fields; a new postal address clears a returned-mail mark and sends the held letters.
-    Returns the names of the fields that changed."""
-    changed = [name for name, value in change.changes().items() if getattr(customer, name) != value]
-    for name in changed:
-        setattr(customer, name, change.changes()[name])
-    session.add(customer)
-    session.flush()
-    if set(changed) & {"street", "house_number", "postcode", "city", "email"}:
-        clear_address(session, customer, outbox)
-    return changed
+def change_master_data(
+    session: Session,
+    customer: Customer,
+    change: MasterDataRequest,
+    *,
+    key: str,
+    changed_by: str,
+    today: date,
+    outbox: Path,
+    valid_from: date | None = None,
+) -> CustomerVersion | None:
+    """Record the change as a version of the customer's data (in effect at once unless dated later); a new
+    postal address clears a returned-mail mark and sends the held letters. None when nothing changes."""
+    return customer_data.record_change(
+        session,
+        customer,
+        customer_data.CustomerChange(**change.changes(), valid_from=valid_from),
+        key=key,
+        changed_by=changed_by,
+        source="contact",
+        today=today,
+        outbox=outbox,
+    )
 
 
 def mark_returned_mail(session: Session, customer: Customer) -> None:
@@ -211,9 +225,20 @@ def move_in_contract(session: Session, contract: Contract, move: MoveRequest, to
     return new
 
 
-def move_address(session: Session, customer: Customer, move: MoveRequest, outbox: Path) -> None:
-    """The customer's postal address from the move-out day on (letters go there)."""
+def move_address(
+    session: Session, customer: Customer, move: MoveRequest, *, key: str, changed_by: str, today: date, outbox: Path
+) -> CustomerVersion | None:
+    """The customer's postal address from the move-out day on (letters go there from then)."""
     change = MasterDataRequest(
         action="master_data", street=move.street, house_number=move.house_number, postcode=move.postcode, city=move.city
     )
-    change_master_data(session, customer, change, outbox)
+    return change_master_data(
+        session,
+        customer,
+        change,
+        key=key,
+        changed_by=changed_by,
+        today=today,
+        outbox=outbox,
+        valid_from=move.moved_out_on,
+    )

@@ -45,15 +45,11 @@ def workflow_id(tenant_id: str, invoice_id: int) -> str:
     return f"grid-invoice/{tenant_id}/{invoice_id}"
 
 
-def division_of(invoice: InvoicMessage, gas: bool) -> str:
-    return "gas" if gas else "strom"
-
-
 def store(
     session: Session, tenant_id: str, message_id: int, invoice: InvoicMessage, received_on: date, gas: bool
 ) -> GridInvoice:
     """The invoice as received (once per message and number); its process id is set."""
-    division = division_of(invoice, gas)
+    division = "gas" if gas else "strom"  # the interchange's code lists (UNB 502: DVGW)
     values = {
         "tenant_id": tenant_id,
         "message_id": message_id,

@@ -24,6 +24,7 @@ from models.contacts import ClientNotification
 from models.contracts import Contract
 from models.customers import Customer, SepaMandate
 from models.documents import Document
+from models.master_data import CustomerVersion
 from models.process import LetterRequest, PartnerRequestOutcome
 from models.readings import MeterReading, ReadingWait
 from rules.calendar import BERLIN
@@ -53,6 +54,10 @@ async def started(env: WorkflowEnvironment, workflow_id: str) -> None:
         except RPCError:
             await asyncio.sleep(0.1)
     raise AssertionError(f"process {workflow_id} was not started")
+
+
+def version_workflow(version: CustomerVersion) -> str:
+    return f"customer-data/{version.tenant_id}/{version.id}"
 
 
 def supplied(engine: Engine, env: WorkflowEnvironment, settings: Settings) -> Supplied:
@@ -232,11 +237,18 @@ async def test_move_with_new_supply_ends_the_old_and_starts_the_new(
             ).one()
             customer = session.get(Customer, s.contract.customer_id)
         assert new.transaction_reason == "E01" and new.wished_start == moved_out
-        assert customer is not None and (customer.street, customer.city) == ("Birkenallee", "Neustadt")
+        assert customer is not None and customer.street == "Lindenweg"  # the new address counts from the move
+        with Session(engine) as session:
+            [version] = session.exec(select(CustomerVersion).where(CustomerVersion.customer_id == customer.id)).all()
+        assert version.valid_from == moved_out and version.data["street"] == "Birkenallee"
+        await started(time_env, version_workflow(version))
         await started(time_env, new.workflow_id or "")
         cancellation = f"cancellation/{s.world.tenant.id}/{s.contract.contract_number}"
         outcome = await finished(time_env, cancellation, PartnerRequestOutcome)
         assert outcome.end == moved_out  # moving with us: no notice period
+        await time_env.sleep(timedelta(days=31))
+        moved = await eventually(lambda: customer_of(engine, s).street == "Birkenallee", what="address in effect")
+        assert moved and customer_of(engine, s).city == "Neustadt"
 
 
 async def test_instalment_request_starts_a_payment_plan(

@@ -19,6 +19,7 @@ from rules.billing import (
     estimate_reading,
     gas_kwh,
     load_profile_totals,
+    merge_tariffs,
     meter_consumption,
     price_at,
     settle,
@@ -523,3 +524,24 @@ def test_proration_is_invariant_to_splitting(
         split_lines = [line for part in parts for line in part.lines if line.kind is whole_line.kind]
         assert len(split_lines) == 2
         assert abs(sum((line.amount for line in split_lines), D(0)) - whole_line.amount) <= CENT
+
+
+def test_merge_tariffs_switches_prices_on_the_day_of_the_product_change() -> None:
+    basis = [BillingPrice(valid_from=date(2020, 1, 1), working_price=D("0.30"), base_price_per_year=D("120"))]
+    green = [
+        BillingPrice(valid_from=date(2020, 1, 1), working_price=D("0.35"), base_price_per_year=D("100")),
+        BillingPrice(valid_from=date(2026, 1, 1), working_price=D("0.33"), base_price_per_year=D("100")),
+        BillingPrice(valid_from=date(2026, 9, 1), working_price=D("0.31"), base_price_per_year=D("100")),
+    ]
+    merged = merge_tariffs([(date(2025, 1, 1), basis), (date(2026, 3, 1), green)])
+    assert [(p.valid_from, p.working_price) for p in merged] == [
+        (date(2025, 1, 1), D("0.30")),
+        (date(2026, 3, 1), D("0.33")),
+        (date(2026, 9, 1), D("0.31")),
+    ]
+    back = merge_tariffs([(date(2025, 1, 1), basis), (date(2026, 3, 1), green), (date(2026, 6, 1), basis)])
+    assert [(p.valid_from, p.working_price) for p in back] == [
+        (date(2025, 1, 1), D("0.30")),
+        (date(2026, 3, 1), D("0.33")),
+        (date(2026, 6, 1), D("0.30")),
+    ]

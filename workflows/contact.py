@@ -305,11 +305,13 @@ class ContactWorkflow:
             FIRST_LEVEL,
         )
         address = {k: str(v) for k, v in decision.data.items()} if decision.decision == "new_address" else {}
-        await workflow.execute_activity_method(
+        starts = await workflow.execute_activity_method(
             ContactActivities.address_research,
             research.model_copy(update={"address": address, "decided_by": decision.decided_by}),
             **DB_ACTIVITY,
         )
+        for start in starts:
+            await workflow.execute_activity(start_process, start, **DB_ACTIVITY)
         return "new address" if address else "address confirmed"
 
     async def _callback(self, facts: ContactFacts, request: CallbackRequest) -> str:

@@ -1,5 +1,7 @@
-"""Contracts: the client orders a supply; the supply-start process runs from there."""
+"""Contracts: the client orders a supply (the supply-start process runs from there), cancels it, changes the
+bank details."""
 
+import hashlib
 from datetime import date
 from typing import Annotated
 
@@ -13,10 +15,11 @@ from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import field_error, not_found
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
-from models.orders import ContractOrder
+from models.orders import ContractOrder, Iban, Text
 from models.process import CustomerCancellationInput
 from models.tenancy import Role, Tenant
 from rules.calendar import BERLIN
+from services import customer_requests
 from services.intake import OrderRejected, intake
 from services.supply import start_supply
 from workflows.customer_cancellation import CustomerCancellationWorkflow
@@ -129,3 +132,42 @@ async def cancel_contract(
     except WorkflowAlreadyStartedError:
         created = False  # asked twice: the cancellation is already being handled
     return Accepted(contract_number=contract_number, workflow_id=workflow_id, created=created)
+
+
+class BankDetails(BaseModel):
+    iban: Iban
+    account_holder: Text = Field(min_length=1)
+    signed_on: date = Field(description="the day the customer signed the SEPA mandate")
+
+
+class MandateView(BaseModel):
+    contract_number: str
+    mandate_reference: str
+    iban: str
+    signed_on: date
+
+
+@router.put("/{contract_number}/bank-details", response_model=MandateView)
+def change_bank_details(
+    contract_number: str, details: BankDetails, principal: Client, session: SessionDep
+) -> MandateView:
+    """A new SEPA mandate for the contract's account; the next direct-debit run collects from it. The same details
+    again change nothing."""
+    contract = session.exec(
+        select(Contract).where(Contract.tenant_id == principal.tenant_id, Contract.contract_number == contract_number)
+    ).first()
+    if contract is None:
+        raise not_found(f"contract {contract_number}")
+    if details.signed_on > utcnow().astimezone(BERLIN).date():
+        raise field_error(("signed_on",), "a mandate cannot be signed in the future")
+    key = hashlib.sha256(f"{details.iban}:{details.signed_on}".encode()).hexdigest()[:8].upper()
+    mandate = customer_requests.change_bank_details(
+        session, contract, details.iban, details.account_holder, details.signed_on, f"B{key}"
+    )
+    session.commit()
+    return MandateView(
+        contract_number=contract_number,
+        mandate_reference=mandate.reference,
+        iban=mandate.iban,
+        signed_on=mandate.signed_on,
+    )
