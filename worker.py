@@ -20,6 +20,7 @@ from activities.inbox import InboxActivities, deliver_answer, deliver_readings, 
 from activities.ledger import LedgerActivities
 from activities.market import AnswerActivities, DropFolderTransport, MarketActivities
 from activities.payments import PaymentActivities
+from activities.products import ProductActivities
 from activities.supply_end import SupplyEndActivities
 from activities.tasks import TaskActivities
 from core.settings import Settings
@@ -39,6 +40,7 @@ from workflows.inbound import InboundMessageWorkflow
 from workflows.incoming_cancellation import IncomingCancellationWorkflow
 from workflows.instalment_plan import InstalmentPlanWorkflow
 from workflows.month_close import MonthCloseWorkflow
+from workflows.product_change import ProductChangeWorkflow
 from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
 from workflows.termination_request import TerminationRequestWorkflow
@@ -65,6 +67,7 @@ WORKFLOWS = [
     GridInvoiceWorkflow,
     CustomerDataChangeWorkflow,
     GridMasterDataWorkflow,
+    ProductChangeWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -85,6 +88,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     payments = PaymentActivities(engine)
     grid = GridInvoiceActivities(engine, transport)
     customer_data = CustomerDataActivities(engine, settings.customer_outbox_path)
+    products = ProductActivities(engine)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -116,6 +120,9 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         customer_data.set_market_state,
         customer_data.grid_master_data,
         customer_data.decide_grid_master_data,
+        products.replan_budget,
+        products.switch_tariff,
+        documents.tariff_letter,
         inbox.process_inbound,
         inbox.mark_inbound,
         deliver_answer,

@@ -23,12 +23,14 @@ from models.process import (
     DunningLetter,
     LetterRequest,
     SupplyEndLetter,
+    TariffLetter,
 )
 from models.tenancy import Tenant
 from rules.budget import vat_rate
 from rules.calendar import BERLIN
 from rules.ids import mask_iban
 from services.delivery import deliver_letter
+from services.products import tariff_on
 from templates.render import render_pdf
 
 
@@ -161,6 +163,50 @@ class DocumentActivities:
                 return self._dunning(session, contract, request, self._end_of_supply(session, contract, supply_end))
 
             return self._archive(session, contract, "dunning_termination", key, context)
+
+    @activity.defn
+    def tariff_letter(self, request: TariffLetter) -> DocumentRef:
+        """Product change confirmation or price adjustment notice: old and new prices, the new instalment and,
+        for a price adjustment, the special right to cancel."""
+        with Session(self.engine) as session:
+            contract = get_contract(session, request.contract_id)
+
+            def context() -> dict[str, Any]:
+                return self._tariff(session, contract, request)
+
+            return self._archive(session, contract, request.kind, f"{request.kind}:{request.key}", context)
+
+    def _tariff(self, session: Session, contract: Contract, request: TariffLetter) -> dict[str, Any]:
+        day = request.effective_from
+        new_tariff_id = tariff_on(session, contract, day)
+        old = price_valid_on(session, request.old_tariff_id, day - timedelta(days=1))
+        new = price_valid_on(session, new_tariff_id, day)
+        plan = session.get(BudgetPlan, request.plan_id)
+        old_tariff, new_tariff = session.get(Tariff, request.old_tariff_id), session.get(Tariff, new_tariff_id)
+        assert plan is not None and old_tariff is not None and new_tariff is not None
+        return self._common(session, contract) | {
+            "effective_from": day,
+            "old_tariff": old_tariff.name,
+            "new_tariff": new_tariff.name,
+            "tariff": new_tariff.name,
+            "reason": request.reason,
+            "basic_supply": contract.basic_supply,
+            "cancel_by": day - timedelta(days=1),
+            "vat_rate": vat_rate(day, contract.division),
+            "prices": [
+                {
+                    "label": f"bis {(day - timedelta(days=1)):%d.%m.%Y}",
+                    "working_price": old.working_price,
+                    "base_price_per_year": old.base_price_per_year,
+                },
+                {
+                    "label": f"ab {day:%d.%m.%Y}",
+                    "working_price": new.working_price,
+                    "base_price_per_year": new.base_price_per_year,
+                },
+            ],
+            "budget": {"instalment": plan.instalment, "first_due": plan.valid_from, "annual_gross": plan.annual_gross},
+        }
 
     @activity.defn
     def callback_missed(self, request: CallbackLetter) -> DocumentRef:

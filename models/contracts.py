@@ -139,3 +139,17 @@ class BudgetInstalment(SQLModel, table=True):
         sa_column=Column(BigInteger, ForeignKey("posting_document.id"), nullable=True),
         description="the instalment request booked for it",
     )
+
+
+class ContractTariff(SQLModel, table=True):
+    """The contract's tariff from ``valid_from`` on (a product change); without rows the contract's own tariff."""
+
+    __tablename__ = "contract_tariff"
+    __table_args__ = (UniqueConstraint("contract_id", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    tariff_id: int = Field(foreign_key="tariff.id")
+    valid_from: date
+    changed_by: str = Field(default="", max_length=100)
+    created_at: datetime = instant(default_factory=utcnow)

@@ -792,3 +792,34 @@ class GridMasterDataView(BaseModel):
     malo_id: str
     differences: list[dict[str, Any]]
     state: str
+
+
+class ProductChange(BaseModel):
+    """A recorded product change: its letter, the new budget plan, the switch on its day."""
+
+    tenant_id: str
+    contract_id: int
+    contract_number: str
+    effective_from: date
+    old_tariff_id: int
+    changed_by: str = ""
+
+
+class TariffLetter(BaseModel):
+    """A letter about the contract's prices from ``effective_from`` (product change or price adjustment)."""
+
+    contract_id: int
+    kind: Literal["product_change", "price_adjustment"]
+    effective_from: date
+    plan_id: int
+    old_tariff_id: int
+    key: str
+    reason: str = ""
+
+
+class Replan(BaseModel):
+    """A new budget plan for the contract's price from ``from_day`` (once per key)."""
+
+    contract_id: int
+    from_day: date
+    key: str

@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
-from rules.billing import BillingPrice, Reading, ReadingStatus
+from rules.billing import BillingPrice, Reading, ReadingStatus, merge_tariffs
 from rules.calendar import BERLIN, day_start
 
 READING_WINDOW = (timedelta(days=42), timedelta(days=14))
@@ -96,6 +96,11 @@ SELECT tariff_id, round(avg(annual_consumption_kwh)) AS kwh FROM contract
 WHERE tariff_id = ANY(:tariffs) AND supply_start IS NOT NULL GROUP BY tariff_id
 """
 
+SCHEDULE_SQL = """
+SELECT contract_id, tariff_id, valid_from FROM contract_tariff WHERE contract_id = ANY(:ids)
+ORDER BY contract_id, valid_from
+"""
+"""Product changes: the tariff of each contract from each day on."""
 PRICES_SQL = """
 SELECT tariff_id, valid_from, working_price, base_price_per_year, demand_price_per_kw_year, concession_fee
 FROM tariff_price
@@ -150,7 +155,11 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
         for fact in by_location[owner[row.location_id]]:
             fact.readings.append((day, Reading(on=day, value=row.value, status=status), row.meter_number))
     prices: dict[int, list[BillingPrice]] = defaultdict(list)
-    tariffs = list({fact.tariff_id for fact in facts.values()})
+    schedules: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for row in session.execute(text(SCHEDULE_SQL), {"ids": ids}):
+        schedules[row.contract_id].append((row.valid_from, row.tariff_id))
+    switched = {tariff for schedule in schedules.values() for _, tariff in schedule}
+    tariffs = list({fact.tariff_id for fact in facts.values()} | switched)
     for row in session.execute(text(PRICES_SQL), {"tariffs": tariffs}):
         prices[row.tariff_id].append(
             BillingPrice(
@@ -168,8 +177,9 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
     for row in session.execute(text(PREVIOUS_BILLS_SQL), {"ids": ids}):
         facts[row.contract_id].previous_bill = row.details | {"number": row.number}
     by_account: dict[str, list[ContractFacts]] = defaultdict(list)
-    for fact in facts.values():
-        fact.prices = prices[fact.tariff_id]
+    for contract_id, fact in facts.items():
+        schedule = schedules.get(contract_id)
+        fact.prices = merge_tariffs([(day, prices[t]) for day, t in schedule]) if schedule else prices[fact.tariff_id]
         fact.comparison_kwh = comparison.get(fact.tariff_id)
         by_account[fact.account_number].append(fact)
     instalments = session.execute(text(INSTALMENTS_SQL), {"tenant": tenant_id, "accounts": list(by_account)})

@@ -2,7 +2,7 @@
 bank details."""
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
@@ -16,13 +16,14 @@ from api.errors import field_error, not_found
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
 from models.orders import ContractOrder, Iban, Text
-from models.process import CustomerCancellationInput
+from models.process import CustomerCancellationInput, ProductChange
 from models.tenancy import Role, Tenant
 from rules.calendar import BERLIN
-from services import customer_requests
+from services import customer_requests, products
 from services.intake import OrderRejected, intake
 from services.supply import start_supply
 from workflows.customer_cancellation import CustomerCancellationWorkflow
+from workflows.product_change import ProductChangeWorkflow
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 Client = Annotated[Principal, require(Role.CLIENT, Role.CLERK, Role.SUPERVISOR)]
@@ -171,3 +172,52 @@ def change_bank_details(
         iban=mandate.iban,
         signed_on=mandate.signed_on,
     )
+
+
+class ProductChangeIn(BaseModel):
+    tariff_code: str = Field(min_length=1, max_length=40)
+    effective_from: date = Field(description="the first day on the new tariff (today or later)")
+
+
+@router.post("/{contract_number}/product-change", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+async def product_change(
+    contract_number: str,
+    change: ProductChangeIn,
+    principal: Client,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> Accepted:
+    """The customer moves to another tariff from a day on: ``product-change/{tenant}/{contract}/{day}`` sends the
+    confirmation with the new instalment and switches the contract on the day. Asked twice, one change."""
+    contract = session.exec(
+        select(Contract).where(Contract.tenant_id == principal.tenant_id, Contract.contract_number == contract_number)
+    ).first()
+    if contract is None or contract.id is None:
+        raise not_found(f"contract {contract_number}")
+    old_tariff = products.tariff_on(session, contract, change.effective_from - timedelta(days=1))
+    today = utcnow().astimezone(BERLIN).date()
+    try:
+        products.change_product(session, contract, change.tariff_code, change.effective_from, principal.name, today)
+    except products.ProductChangeRefused as refused:
+        raise field_error((refused.field,), str(refused)) from refused
+    session.commit()
+    workflow_id = f"product-change/{principal.tenant_id}/{contract_number}/{change.effective_from}"
+    created = True
+    try:
+        await client.start_workflow(
+            ProductChangeWorkflow.run,
+            ProductChange(
+                tenant_id=principal.tenant_id,
+                contract_id=contract.id,
+                contract_number=contract_number,
+                effective_from=change.effective_from,
+                old_tariff_id=old_tariff,
+                changed_by=principal.name,
+            ),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        created = False
+    return Accepted(contract_number=contract_number, workflow_id=workflow_id, created=created)
