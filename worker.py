@@ -40,6 +40,7 @@ from workflows.inbound import InboundMessageWorkflow
 from workflows.incoming_cancellation import IncomingCancellationWorkflow
 from workflows.instalment_plan import InstalmentPlanWorkflow
 from workflows.month_close import MonthCloseWorkflow
+from workflows.price_adjustment import PriceAdjustmentRunWorkflow
 from workflows.product_change import ProductChangeWorkflow
 from workflows.supply_end import SupplyEndWorkflow
 from workflows.supply_start import SupplyStartWorkflow
@@ -68,6 +69,7 @@ WORKFLOWS = [
     CustomerDataChangeWorkflow,
     GridMasterDataWorkflow,
     ProductChangeWorkflow,
+    PriceAdjustmentRunWorkflow,
 ]
 MAX_CONCURRENT_ACTIVITIES = 16
 
@@ -88,7 +90,7 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
     payments = PaymentActivities(engine)
     grid = GridInvoiceActivities(engine, transport)
     customer_data = CustomerDataActivities(engine, settings.customer_outbox_path)
-    products = ProductActivities(engine)
+    products = ProductActivities(engine, documents)
     return [
         contracts.load_contract,
         contracts.set_contract_state,
@@ -122,6 +124,9 @@ def activities(engine: Engine, settings: Settings) -> list[Callable[..., Any]]:
         customer_data.decide_grid_master_data,
         products.replan_budget,
         products.switch_tariff,
+        products.start_adjustment,
+        products.notify_chunk,
+        products.record_progress,
         documents.tariff_letter,
         inbox.process_inbound,
         inbox.mark_inbound,

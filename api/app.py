@@ -19,6 +19,7 @@ from api.routes import (
     market_messages,
     payments,
     service_levels,
+    tariffs,
     tasks,
 )
 from core.settings import Settings, get_settings
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, c
     app.include_router(customers.router)
     app.include_router(service_levels.router)
     app.include_router(grid_invoices.router)
+    app.include_router(tariffs.router)
     return app

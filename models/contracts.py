@@ -153,3 +153,22 @@ class ContractTariff(SQLModel, table=True):
     valid_from: date
     changed_by: str = Field(default="", max_length=100)
     created_at: datetime = instant(default_factory=utcnow)
+
+
+class PriceAdjustment(SQLModel, table=True):
+    """A tariff's new prices from a day on, announced to every customer on it (the run keeps its progress)."""
+
+    __tablename__ = "price_adjustment"
+    __table_args__ = (UniqueConstraint("tariff_id", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    tariff_id: int = Field(foreign_key="tariff.id")
+    valid_from: date
+    reason: str = Field(default="", description="why the prices change, printed in the letter")
+    announced_by: str = Field(default="", max_length=100)
+    customers: int = Field(default=0, description="contracts on the tariff when the run started")
+    notified: int = Field(default=0, description="letters sent so far")
+    state: str = text_code(20, default="announced", description="announced, notifying, notified")
+    workflow_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = instant(default_factory=utcnow)

@@ -465,6 +465,8 @@ class CustomerCancellationInput(BaseModel):
     """The customer moves out (``requested_end``: the move-out day); §41b Abs. 5 EnWG applies."""
     moving_with_us: bool = False
     """Supplied by us at the new address: the old supply ends on the move-out day."""
+    price_change_on: date | None = None
+    """A cancellation because of the price change announced for this day (special right, no notice)."""
 
 
 class StartProcess(BaseModel):
@@ -823,3 +825,31 @@ class Replan(BaseModel):
     contract_id: int
     from_day: date
     key: str
+
+
+class PriceRun(BaseModel):
+    """Announce a price adjustment to its customers, ``price-adjustment/{tenant}/{adjustment}`` (continued as new
+    with the progress so far)."""
+
+    tenant_id: str
+    adjustment_id: int
+    after_contract_id: int = 0
+    notified: int = 0
+    customers: int | None = None
+
+
+class PriceChunk(BaseModel):
+    adjustment_id: int
+    after_contract_id: int
+    limit: int
+
+
+class PriceChunkDone(BaseModel):
+    last_contract_id: int
+    count: int
+
+
+class PriceProgress(BaseModel):
+    adjustment_id: int
+    notified: int
+    done: bool

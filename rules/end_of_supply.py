@@ -116,6 +116,18 @@ def move_end(received_on: date, moved_out_on: date, moving_with_us: bool) -> Can
     return CancellationDecision(end=earliest, requested_kept=False, text=text)
 
 
+def price_change_end(received_on: date, change_on: date) -> CancellationDecision | None:
+    """A cancellation because of an announced price change (§41 Abs. 5 EnWG): the supply ends when the new prices
+    would take effect, without notice or minimum term; None when it arrived too late for the special right."""
+    if received_on >= change_on:
+        return None
+    text = (
+        f"Wir bestätigen Ihre Kündigung wegen der Preisänderung zum {_de(change_on)}: Ihr Vertrag endet mit Ablauf "
+        f"des {_de(change_on - _ONE_DAY)}, die neuen Preise gelten für Sie nicht."
+    )
+    return CancellationDecision(end=change_on, requested_kept=True, text=text)
+
+
 # --- answers to market partners ------------------------------------------------------------------
 
 

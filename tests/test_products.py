@@ -1,6 +1,8 @@
-"""Product changes: billed prorated at the change, confirmed with the new instalment, switched on their day."""
+"""Product changes (billed prorated at the change, confirmed with the new instalment, switched on their day) and
+price adjustments over the API with the customer's special right to cancel."""
 
-from datetime import date
+import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -11,7 +13,9 @@ from core.settings import Settings
 from models.billing import Bill
 from models.contracts import BudgetPlan, Contract, ContractTariff, Tariff, TariffPrice
 from models.documents import Document
+from models.process import PartnerRequestOutcome
 from models.tenancy import Role
+from rules.price_changes import earliest_change
 from services.billing import Outcome, bill_contracts
 from services.products import ProductChangeRefused, change_product, tariff_on
 from tests.cases import pdf_text
@@ -128,3 +132,40 @@ async def test_product_change_over_the_api_confirms_and_switches(
     assert "Strom Öko" in text and "Tarifwechsel" in text and f"{plan.instalment:.2f}".replace(".", ",") in text
     # 3,650 kWh x 0.40 + 180 = 1,640 net, 1,951.60 gross: 162.63 a month
     assert plan.annual_gross == D("1951.60")
+
+
+async def test_price_adjustment_and_special_cancellation_over_the_api(
+    api: Api, engine: Engine, client: Client, settings: Settings
+) -> None:
+    supplied = Supplied.create(engine, client, settings, start=date(2025, 1, 1))
+    key = api.key(supplied.world.tenant.id, Role.CLIENT)
+    number = supplied.contract.contract_number
+    soon = today() + timedelta(days=10)
+    change_on = earliest_change(today(), basic_supply=False)
+    body = {"working_price": "0.3500", "base_price_per_year": "130.00", "reason": "Netzentgelte"}
+    url = "/v1/tariffs/STROM-BASIS/price-adjustments"
+    too_soon = await api.http.post(url, json=body | {"valid_from": str(soon)}, headers=key)
+    assert too_soon.status_code == 422 and str(change_on) in too_soon.text
+    assert (
+        await api.http.post(
+            "/v1/tariffs/NOPE/price-adjustments", json=body | {"valid_from": str(change_on)}, headers=key
+        )
+    ).status_code == 422
+    cancel = f"/v1/contracts/{number}/cancellation"
+    assert (await api.http.post(cancel, json={"because_of_price_change": True}, headers=key)).status_code == 422
+    async with build_worker(client, engine, settings):
+        announced = await api.http.post(url, json=body | {"valid_from": str(change_on)}, headers=key)
+        assert announced.status_code == 202, announced.text
+        progress_url = f"/v1/price-adjustments/{announced.json()['id']}"
+        for _ in range(100):
+            progress = (await api.http.get(progress_url, headers=key)).json()
+            if progress["state"] == "notified":
+                break
+            await asyncio.sleep(0.1)
+        assert (progress["customers"], progress["notified"]) == (1, 1)
+        accepted = await api.http.post(cancel, json={"because_of_price_change": True, "channel": "letter"}, headers=key)
+        assert accepted.status_code == 202, accepted.text
+        outcome = await client.get_workflow_handle(
+            accepted.json()["workflow_id"], result_type=PartnerRequestOutcome
+        ).result()
+    assert outcome.end == change_on

@@ -36,7 +36,12 @@ class CustomerCancellationWorkflow:
                 search.PROCESS_STATE.value_set("confirming"),
             ]
         )
-        if request.move and request.requested_end is not None:
+        special = (
+            eos.price_change_end(request.received_on, request.price_change_on) if request.price_change_on else None
+        )
+        if special is not None:
+            decision = special
+        elif request.move and request.requested_end is not None:
             decision = eos.move_end(request.received_on, request.requested_end, request.moving_with_us)
         else:
             decision = eos.cancellation_end(

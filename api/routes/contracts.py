@@ -19,7 +19,7 @@ from models.orders import ContractOrder, Iban, Text
 from models.process import CustomerCancellationInput, ProductChange
 from models.tenancy import Role, Tenant
 from rules.calendar import BERLIN
-from services import customer_requests, products
+from services import customer_requests, price_changes, products
 from services.intake import OrderRejected, intake
 from services.supply import start_supply
 from workflows.customer_cancellation import CustomerCancellationWorkflow
@@ -89,6 +89,9 @@ class CancellationRequest(BaseModel):
     )
     received_on: date | None = Field(default=None, description="when the cancellation reached us; default today")
     channel: str = Field(default="api", max_length=20, description="letter, e-mail, phone, portal, ...")
+    because_of_price_change: bool = Field(
+        default=False, description="the special right: the supply ends when the announced new prices would apply"
+    )
 
 
 @router.post("/{contract_number}/cancellation", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
@@ -116,6 +119,12 @@ async def cancel_contract(
         raise field_error(("received_on",), "a cancellation cannot be received in the future")
     if request.requested_end is not None and request.requested_end <= received:
         raise field_error(("requested_end",), "the end of supply must be after the day the cancellation was received")
+    price_change_on = None
+    if request.because_of_price_change:
+        pending = price_changes.pending_for(session, contract, received)
+        if pending is None:
+            raise field_error(("because_of_price_change",), "no price change of the contract's tariff is announced")
+        price_change_on = pending.valid_from
     workflow_id = f"cancellation/{principal.tenant_id}/{contract_number}"
     created = True
     try:
@@ -126,6 +135,7 @@ async def cancel_contract(
                 received_on=received,
                 requested_end=request.requested_end,
                 channel=request.channel,
+                price_change_on=price_change_on,
             ),
             id=workflow_id,
             task_queue=settings.task_queue,
