@@ -19,6 +19,7 @@ from cli.edifact import edifact_app
 from cli.grid import grid_app
 from cli.ledger import ledger_app
 from cli.payments import payments_app
+from cli.taxes import rates_app
 from core.settings import get_settings
 
 app = typer.Typer(help="Process engine for energy-supplier back offices.", no_args_is_help=True)
@@ -36,6 +37,7 @@ app.add_typer(billing_app, name="billing")
 app.add_typer(payments_app, name="payments")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(grid_app, name="grid")
+app.add_typer(rates_app, name="rates")
 console = Console()
 
 

@@ -14,6 +14,7 @@ from models import (
     payments,
     readings,
     tasks,
+    taxes,
     tenancy,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "payments",
     "readings",
     "tasks",
+    "taxes",
     "tenancy",
 ]

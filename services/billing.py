@@ -142,11 +142,20 @@ def draft_bill(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
         details["gas"] = {"volume_m3": str(advance), "calorific_value": str(calorific), "z_number": str(z_number)}
     if not fact.prices:
         raise NotBillable(f"tariff {fact.tariff_id} has no prices")
-    computed = compute_bill(fact.division, first.on, last.on, consumption, fact.prices, readings=(first, last))
+    computed = compute_bill(
+        fact.division,
+        first.on,
+        last.on,
+        consumption,
+        fact.prices,
+        readings=(first, last),
+        energy_tax_rates=fact.energy_tax_rates,
+        vat_rates=fact.vat_rates,
+    )
     items = [(due, amount, paid) for due, amount, paid in fact.instalments if due < last.on]
     requested = sum((amount for _, amount, _ in items), Decimal("0.00"))
     paid = sum((paid for _, _, paid in items), Decimal("0.00"))
-    settlement = settle(computed, paid, fact.prices)
+    settlement = settle(computed, paid, fact.prices, energy_tax_rates=fact.energy_tax_rates, vat_rates=fact.vat_rates)
     previous_kwh = _previous_year_kwh(fact, computed)
     holds += _plausibility(fact, computed, previous_kwh)
     details |= {
@@ -187,8 +196,24 @@ def _draft_rlm(fact: ContractFacts, on: date, kind: BillKind) -> Draft:
         raise NotBillable(f"tariff {fact.tariff_id} has no prices")
     peak_kw = profile.peak * 60 / interval
     energy = profile.energy.quantize(Decimal("0.001"))
-    computed = compute_bill(fact.division, start, end, energy, fact.prices, peak_kw=peak_kw)
-    settlement = settle(computed, Decimal("0.00"), fact.prices, count=1)
+    computed = compute_bill(
+        fact.division,
+        start,
+        end,
+        energy,
+        fact.prices,
+        peak_kw=peak_kw,
+        energy_tax_rates=fact.energy_tax_rates,
+        vat_rates=fact.vat_rates,
+    )
+    settlement = settle(
+        computed,
+        Decimal("0.00"),
+        fact.prices,
+        count=1,
+        energy_tax_rates=fact.energy_tax_rates,
+        vat_rates=fact.vat_rates,
+    )
     details: dict[str, Any] = {
         "meter_number": fact.meter_number,
         "unit": "kWh",

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from rules.billing import BillingPrice, Reading, ReadingStatus, merge_tariffs
 from rules.calendar import BERLIN, day_start
+from services import tax_rates
 
 READING_WINDOW = (timedelta(days=42), timedelta(days=14))
 """A periodic bill takes the actual reading nearest its planned end within six weeks before or two after."""
@@ -54,6 +55,9 @@ class ContractFacts:
     """RLM: the load profile of the next monthly period."""
     instalments: list[tuple[date, Decimal, Decimal]] = field(default_factory=list)
     """Instalment requests of the account: (due date, amount, paid), paid = cleared by payments."""
+    energy_tax_rates: list[tuple[date, Decimal]] | None = None
+    vat_rates: list[tuple[date, Decimal]] | None = None
+    """The dated tax rates (built-in and stored, see services.tax_rates)."""
 
     @property
     def period_start(self) -> date:
@@ -177,7 +181,12 @@ def load_facts(session: Session, tenant_id: str, contract_ids: Sequence[int]) ->
     for row in session.execute(text(PREVIOUS_BILLS_SQL), {"ids": ids}):
         facts[row.contract_id].previous_bill = row.details | {"number": row.number}
     by_account: dict[str, list[ContractFacts]] = defaultdict(list)
+    taxes = {
+        division: (tax_rates.rates(session, "energy_tax", division), tax_rates.rates(session, "vat", division))
+        for division in {fact.division for fact in facts.values()}
+    }
     for contract_id, fact in facts.items():
+        fact.energy_tax_rates, fact.vat_rates = taxes[fact.division]
         schedule = schedules.get(contract_id)
         fact.prices = merge_tariffs([(day, prices[t]) for day, t in schedule]) if schedule else prices[fact.tariff_id]
         fact.comparison_kwh = comparison.get(fact.tariff_id)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.contracts import TariffPrice
 from rules.billing import BillingPrice, compute_bill
+from services import tax_rates
 from services.chart import book
 from services.ledger import LedgerError, closed_periods, last_day, reverse
 
@@ -88,7 +89,15 @@ def accrue(session: Session, tenant_id: str, period: str) -> list[Accrual]:
     for group in session.execute(text(UNBILLED_SQL), {"tenant": tenant_id, "until": until}).all():
         kwh = (Decimal(group.annual_kwh) * (group.until - group.since).days / 365).quantize(KWH, ROUND_HALF_UP)
         prices = _prices(session, group.tariff_id, group.contracts)
-        bill = compute_bill(group.division, group.since, group.until, kwh, prices)
+        bill = compute_bill(
+            group.division,
+            group.since,
+            group.until,
+            kwh,
+            prices,
+            energy_tax_rates=tax_rates.rates(session, "energy_tax", group.division),
+            vat_rates=tax_rates.rates(session, "vat", group.division),
+        )
         energy, net, tax = totals.get(group.division, (Decimal(0), Decimal(0), Decimal(0)))
         totals[group.division] = (energy + kwh, net + bill.net - bill.energy_tax, tax + bill.energy_tax)
     result = []

@@ -18,6 +18,7 @@ from models.contracts import Contract, ContractState, Tariff, TariffPrice
 from models.messages import MarketMessage
 from models.orders import ContractOrder
 from models.readings import LoadProfile, MeterReading
+from models.taxes import TaxRate
 from rules.calendar import BERLIN
 from services.bill_decisions import BillRefused, correct_reading, rebill, release
 from services.billing import Outcome, bill_contracts
@@ -25,6 +26,7 @@ from services.chart import book, party_account
 from services.intake import intake
 from services.ledger import balance, open_amount, open_items_total
 from services.reading_requests import queue_reading_requests, send_queued_requests
+from services.tax_rates import set_rate
 from tests.factories import World
 
 D = Decimal
@@ -428,3 +430,31 @@ def test_a_meter_change_in_the_period_holds_the_bill(engine: Engine) -> None:
         [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2026, 1, 5), "run:1")
         assert result.outcome is Outcome.HELD and "meter change" in result.reason
         assert "1EMH0001, 1EMH0002" in result.reason
+
+
+def test_a_new_tax_rate_is_billed_without_a_manual_step(engine: Engine) -> None:
+    """An operator adds the new Stromsteuer rate from mid-year (far in the future, so no other test meets it):
+    the next bill prorates the tax at that day."""
+    with Session(engine) as session:
+        rate = set_rate(session, "energy_tax", "strom", date(2098, 7, 1), D("0.0305"), "test law", "test")
+        session.commit()
+        try:
+            books = Portfolio(session)
+            contract = books.contract(start=date(2098, 1, 1))
+            books.reading(contract, date(2098, 1, 1), "1000")
+            books.reading(contract, date(2098, 12, 29), "4620")  # 362 days, 3,620 kWh: 181 days at each rate
+            [result] = bill_contracts(session, books.tenant, [contract.id or 0], date(2099, 1, 5), "run:tax")
+            assert result.outcome is Outcome.BILLED, result.reason
+            bill = session.get(Bill, result.bill_id)
+            assert bill is not None
+            taxes = [line for line in bill.details["computation"]["lines"] if line["kind"] == "energy_tax"]
+            # 1,810 kWh x 0.0205 = 37.105 -> 37.11; 1,810 kWh x 0.0305 = 55.205 -> 55.21
+            assert [(D(t["unit_price"]), D(t["amount"])) for t in taxes] == [
+                (D("0.0205"), D("37.11")),
+                (D("0.0305"), D("55.21")),
+            ]
+            assert bill.energy_tax == D("92.32")
+        finally:
+            session.rollback()
+            session.delete(session.get(TaxRate, rate.id))
+            session.commit()

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 from temporalio.client import Client
 from typer.testing import CliRunner
@@ -139,3 +139,22 @@ async def test_billing_run_command_shows_the_result_and_failures(
     assert report.exit_code == 0 and "billed" in report.output and "failed" in report.output
     refused = await asyncio.to_thread(runner.invoke, app, ["billing", "run", "--date", "5.1.2026"])
     assert refused.exit_code != 0 and "YYYY-MM-DD" in refused.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_tax_rates_are_set_and_listed(engine: Engine) -> None:
+    output = run(
+        "rates", "set", "--kind", "energy_tax", "--division", "gas", "--valid-from", "2097-01-01", "--rate", "0.0061"
+    )
+    assert "from 2097-01-01: 0.0061" in output
+    try:
+        listed = run("rates", "list", "--division", "gas")
+        assert "2097-01-01" in listed and "0.0061" in listed and "2003-01-01" in listed
+        refused = runner.invoke(
+            app, ["rates", "set", "--kind", "vat", "--division", "gas", "--valid-from", "2097-01-01", "--rate", "19"]
+        )
+        assert refused.exit_code != 0 and "fraction" in refused.output
+    finally:
+        with Session(engine) as session:
+            session.execute(text("DELETE FROM tax_rate WHERE valid_from = '2097-01-01'"))
+            session.commit()
