@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.errors import business_error
+from activities.market import require_route
 from edifact.orders import OrdersCommunication, OrdersMessage
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
@@ -275,6 +276,7 @@ class DunningActivities:
             if message is None:
                 message = _store_disconnection(session, tenant, contract, location, order)
             assert message.id is not None and message.receiver and message.interchange_ref
+            require_route(session, message)
             self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw)
             if message.state != "sent":
                 message.state = "sent"

@@ -3,13 +3,14 @@
 import hashlib
 import os
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.contracts import get_contract
 from activities.errors import business_error
@@ -23,8 +24,9 @@ from models.customers import Customer
 from models.messages import Direction, MarketMessage, MessageState
 from models.process import AnswerRequest, SendUtilmd, SentMessage
 from models.tenancy import Tenant
-from rules.calendar import answer_deadline, day_start
+from rules.calendar import BERLIN, answer_deadline, day_start
 from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
+from services import partners
 
 log = get_logger()
 END_AT_ANSWERS = frozenset({"55017", "44017"})
@@ -41,6 +43,22 @@ def tenant_partner_id(tenant: Tenant, division: str) -> str:
             raise business_error(f"tenant {tenant.id} has no DVGW code number for gas", "TenantIncomplete")
         return tenant.gas_market_partner_id
     return tenant.market_partner_id
+
+
+RETRY_WITHOUT_ROUTE = timedelta(minutes=15)
+"""A request to a partner we cannot reach waits this long before it is tried again (in clearing meanwhile)."""
+
+
+def require_route(session: Session, message: MarketMessage) -> None:
+    """Our own request goes out only with the receiver's communication data valid today; otherwise the message is
+    in clearing and the activity fails visibly, to be retried once the directory has the data."""
+    try:
+        partners.check_route(session, message, utcnow().astimezone(BERLIN).date())
+    except partners.NoCommunicationData as missing:
+        session.commit()
+        raise ApplicationError(
+            str(missing), type="NoCommunicationData", next_retry_delay=RETRY_WITHOUT_ROUTE
+        ) from missing
 
 
 class DropFolderTransport:
@@ -74,6 +92,7 @@ class MarketActivities:
                 message = self._store(session, request)
             assert message.id is not None and message.transaction_id and message.receiver
             assert message.interchange_ref and message.tenant_id and message.pruefidentifikator
+            require_route(session, message)
             self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw)
             if message.state != MessageState.SENT:
                 log.info(

@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.contracts import get_contract
 from activities.errors import business_error
+from activities.market import require_route
 from models.contracts import Contract, MarketLocation
 from models.process import (
     ContractLookup,
@@ -87,6 +88,7 @@ class SupplyEndActivities:
             )
             session.commit()
             assert message.id is not None and message.receiver and message.interchange_ref
+            require_route(session, message)
             self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw)
             if message.state != "sent":
                 message.state = "sent"

@@ -349,7 +349,7 @@ def gl_accounts(conn: psycopg.Connection[Any]) -> dict[str, int]:
 def master_data(session: Session) -> None:
     """Tenant, grid operator, tariff with two price versions and the chart of accounts, through the ORM."""
     from models.contracts import Tariff, TariffPrice
-    from models.parties import MarketPartner
+    from models.parties import MarketPartner, PartnerCommunication
     from models.tenancy import Tenant
     from services.chart import ensure_chart
 
@@ -368,6 +368,12 @@ def master_data(session: Session) -> None:
         )
     )
     session.add(MarketPartner(id=grid_operator_id(), name="Netz Benchhausen GmbH", role="grid_operator"))
+    session.flush()
+    session.add(
+        PartnerCommunication(
+            partner_id=grid_operator_id(), valid_from=date(2020, 1, 1), channel="drop", address="outbox"
+        )
+    )
     session.flush()
     tariff = Tariff(tenant_id=TENANT, code="STROM-BASIS", name="Strom Basis", division=DIVISION)
     session.add(tariff)

@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,10 +12,11 @@ from sqlmodel import Session, select
 from api.auth import issue_key
 from core.db import get_engine
 from models.contracts import Division
-from models.parties import MarketPartner, PartnerRole
+from models.parties import MarketPartner, PartnerCommunication, PartnerRole
 from models.tenancy import Role, Tenant
 from rules.ids import InvalidIdentifier, validate_iban, validate_market_partner_id
 from services.master_data import save_tariff_price
+from services.partners import CHANNELS, DirectoryError, import_directory
 
 tenant_app = typer.Typer(help="Tenants (the client suppliers).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -91,8 +93,15 @@ def partner_add(
     division: Annotated[Division | None, typer.Option()] = None,
     iban: Annotated[str | None, typer.Option(help="where its invoices are paid to")] = None,
     bic: Annotated[str | None, typer.Option()] = None,
+    channel: Annotated[str | None, typer.Option(help="as4, email or drop: how our messages reach it")] = None,
+    address: Annotated[str | None, typer.Option(help="the AS4 endpoint, e-mail address or folder")] = None,
+    valid_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD the communication data holds from (today)")] = None,
 ) -> None:
-    """Add a market partner to the directory (or update it)."""
+    """Add a market partner to the directory (or update it), with its communication data from a day on."""
+    if (channel is None) != (address is None) or (channel is not None and channel not in CHANNELS):
+        raise typer.BadParameter(
+            f"give --channel ({', '.join(CHANNELS)}) and --address together", param_hint="--channel"
+        )
     if iban is not None:
         try:
             iban = validate_iban(iban)
@@ -105,8 +114,35 @@ def partner_add(
         partner.iban = iban if iban is not None else partner.iban
         partner.bic = bic if bic is not None else partner.bic
         session.add(partner)
+        session.flush()
+        if channel is not None and address is not None:
+            day = date.fromisoformat(valid_from) if valid_from else date.today()
+            existing = session.exec(
+                select(PartnerCommunication).where(
+                    PartnerCommunication.partner_id == partner_id, PartnerCommunication.valid_from == day
+                )
+            ).first() or PartnerCommunication(partner_id=partner_id, valid_from=day, channel=channel, address=address)
+            existing.channel, existing.address = channel, address
+            session.add(existing)
+        session.add(partner)
         session.commit()
     rprint(f"partner [bold]{partner_id}[/bold] saved")
+
+
+@partner_app.command("import")
+def partner_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with partner_id;name;role;...")],
+) -> None:
+    """Bulk update of the directory: partners, and communication data from their ``valid_from`` on (all lines or
+    none; a broken line is named)."""
+    with Session(get_engine()) as session:
+        try:
+            result = import_directory(session, file.read_text(encoding="utf-8-sig"))
+        except (DirectoryError, UnicodeError) as error:
+            typer.echo(f"{file.name}: {error}", err=True)
+            raise typer.Exit(1) from error
+        session.commit()
+    rprint(f"{result.partners} partners, {result.communications} communication entries imported")
 
 
 @tariff_app.command("add")

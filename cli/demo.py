@@ -17,7 +17,7 @@ from edifact.utilmd import parse_utilmd
 from models.documents import Document
 from models.messages import Direction, MarketMessage
 from models.orders import ContractOrder
-from models.parties import MarketPartner
+from models.parties import MarketPartner, PartnerCommunication
 from models.tenancy import Tenant
 from rules.calendar import BERLIN, day_start, earliest_supply_start
 from rules.ids import malo_check_digit, market_partner_check_digit
@@ -65,6 +65,15 @@ def seed(engine: Engine) -> Tenant:
         ):
             if session.get(MarketPartner, partner_id) is None:
                 session.add(MarketPartner(id=partner_id, name=name, role=role, division="strom"))
+                session.flush()
+                session.add(
+                    PartnerCommunication(
+                        partner_id=partner_id,
+                        valid_from=date(2020, 1, 1),
+                        channel="drop",
+                        address=f"outbox/{partner_id}",
+                    )
+                )
         session.flush()
         save_tariff_price(
             session,

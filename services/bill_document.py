@@ -28,6 +28,7 @@ from rules.billing import LineKind, ReadingStatus
 from rules.budget import vat_rate
 from rules.calendar import BERLIN
 from rules.ids import mask_iban
+from services.customer_versions import data_on
 from templates.render import render_pdf
 
 T = TypeVar("T")
@@ -55,6 +56,8 @@ class _Parties:
     tenant: Tenant
     location: MarketLocation
     grid_operator: MarketPartner
+    customer_data: dict[str, str]
+    """Name and address valid at the end of the billed period (a later change is not on this bill)."""
 
 
 def render_bill(session: Session, bill_id: int) -> int:
@@ -167,9 +170,11 @@ def _get(session: Session, model: type[T], key: Any) -> T:
 def _parties(session: Session, bill: Bill) -> _Parties:
     contract = _get(session, Contract, bill.contract_id)
     location = _get(session, MarketLocation, contract.location_id)
+    customer = _get(session, Customer, contract.customer_id)
     return _Parties(
         contract=contract,
-        customer=_get(session, Customer, contract.customer_id),
+        customer=customer,
+        customer_data=data_on(session, customer, bill.period_end),
         account=_get(session, ContractAccount, contract.account_id),
         tenant=_get(session, Tenant, bill.tenant_id),
         location=location,
@@ -229,7 +234,7 @@ def _bill_date(session: Session, bill: Bill) -> date:
 
 def _letter(parties: _Parties, letter_date: date) -> dict[str, Any]:
     """Keys of base.html: supplier, customer and the letter date."""
-    tenant, customer = parties.tenant, parties.customer
+    tenant, customer, data = parties.tenant, parties.customer, parties.customer_data
     gas = parties.contract.division == "gas" and tenant.gas_market_partner_id
     return {
         "supplier": {
@@ -245,10 +250,10 @@ def _letter(parties: _Parties, letter_date: date) -> dict[str, Any]:
         },
         "customer": {
             "customer_number": customer.customer_number,
-            "name": customer.display_name,
-            "street": f"{customer.street} {customer.house_number}".strip(),
-            "postcode": customer.postcode,
-            "city": customer.city,
+            "name": data.get("company") or f"{data.get('first_name', '')} {data.get('last_name', '')}".strip(),
+            "street": f"{data.get('street', '')} {data.get('house_number', '')}".strip(),
+            "postcode": data.get("postcode", ""),
+            "city": data.get("city", ""),
         },
         "letter_date": letter_date,
     }

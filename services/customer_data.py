@@ -14,9 +14,9 @@ from models.base import utcnow
 from models.customers import Customer
 from models.master_data import CustomerVersion
 from models.orders import Postcode, Strict, Text
+from services.customer_versions import FIELDS, data_on, snapshot
 from services.delivery import release_held
 
-FIELDS = ("first_name", "last_name", "company", "street", "house_number", "postcode", "city", "email", "phone")
 MARKET_FIELDS = frozenset({"first_name", "last_name", "company", "street", "house_number", "postcode", "city"})
 """Name and correspondence address: the grid operator is told (UTILMD 55109)."""
 ADDRESS_FIELDS = frozenset({"street", "house_number", "postcode", "city"})
@@ -40,20 +40,6 @@ class CustomerChange(Strict):
         return self.model_dump(exclude={"valid_from"}, exclude_none=True)
 
 
-def snapshot(customer: Customer) -> dict[str, str]:
-    return {name: getattr(customer, name) for name in FIELDS}
-
-
-def data_on(session: Session, customer: Customer, day: date) -> dict[str, str]:
-    """The customer's data valid on ``day``: the newest version from then or before, else as stored."""
-    version = session.exec(
-        select(CustomerVersion)
-        .where(CustomerVersion.customer_id == customer.id, col(CustomerVersion.valid_from) <= day)
-        .order_by(col(CustomerVersion.valid_from).desc(), col(CustomerVersion.id).desc())
-    ).first()
-    return dict(version.data) if version is not None else snapshot(customer)
-
-
 def record_change(
     session: Session,
     customer: Customer,
@@ -73,6 +59,7 @@ def record_change(
     if existing is not None:
         return existing
     valid_from = change.valid_from or today
+    _baseline(session, customer)
     before = data_on(session, customer, valid_from)
     changed = {name: value for name, value in change.fields().items() if before.get(name) != value}
     if not changed:
@@ -98,6 +85,31 @@ def record_change(
     if valid_from <= today:
         apply_version(session, version, outbox)
     return version
+
+
+BASELINE_DAY = date(1900, 1, 1)
+
+
+def _baseline(session: Session, customer: Customer) -> None:
+    """Before the first change, the data as it was (from intake) becomes the first version: every earlier day keeps
+    its data (a bill of an earlier period shows the address of then)."""
+    session.execute(
+        insert(CustomerVersion)
+        .values(
+            tenant_id=customer.tenant_id,
+            customer_id=customer.id,
+            business_key=f"baseline:{customer.id}",
+            valid_from=BASELINE_DAY,
+            data=snapshot(customer),
+            changed_fields=[],
+            changed_by="",
+            source="intake",
+            applied_at=customer.created_at,
+            market_state="not_needed",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "business_key"])
+    )
 
 
 def _by_key(session: Session, tenant_id: str, key: str) -> CustomerVersion | None:

@@ -13,14 +13,15 @@ from typing import Protocol
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from edifact.envelope import Party, serialize_interchange
 from edifact.orders import OrdersCommunication, OrdersMessage, OrdersPosition, orders_interchange
 from models.base import utcnow
 from models.messages import Direction, MarketMessage, MessageState
-from rules.calendar import day_start
+from rules.calendar import BERLIN, day_start
 from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
+from services import partners
 from services.billing_inputs import READING_WINDOW
 
 ASK_AFTER = timedelta(days=3)
@@ -199,11 +200,16 @@ def send_queued_requests(session: Session, tenant_id: str, transport: Transport)
             MarketMessage.tenant_id == tenant_id,
             MarketMessage.direction == Direction.OUTBOUND,
             MarketMessage.message_type == "ORDERS",
-            MarketMessage.state == MessageState.QUEUED,
+            col(MarketMessage.state).in_((MessageState.QUEUED, MessageState.CLEARING)),
         )
     ).all()
+    today = utcnow().astimezone(BERLIN).date()
     for message in queued:
         assert message.receiver and message.interchange_ref
+        try:
+            partners.check_route(session, message, today)
+        except partners.NoCommunicationData:
+            continue  # in clearing: sent by a later run once the directory has the receiver's data
         transport.send(tenant_id, message.receiver, message.interchange_ref, message.raw)
         message.state, message.processed_at = MessageState.SENT, utcnow()
         session.add(message)

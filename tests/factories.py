@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from models.contracts import Tariff, TariffPrice
-from models.parties import MarketPartner
+from models.parties import MarketPartner, PartnerCommunication
 from models.tenancy import Tenant
 from rules.ids import malo_check_digit, market_partner_check_digit
 
@@ -57,6 +57,11 @@ class World:
                 self.previous_supplier,
                 self.previous_gas_supplier,
             ]
+        )
+        session.flush()
+        session.add_all(  # every partner can be reached (by file transfer) since long ago
+            PartnerCommunication(partner_id=p.id, valid_from=date(2000, 1, 1), channel="drop", address=f"outbox/{p.id}")
+            for p in (self.grid_operator, self.gas_grid_operator, self.previous_supplier, self.previous_gas_supplier)
         )
         session.flush()
         self.strom_tariff = Tariff(tenant_id=self.tenant.id, code="STROM-BASIS", name="Strom Basis", division="strom")

@@ -8,19 +8,25 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from core.settings import Settings
 from models.contracts import MarketLocation, Meter
+from models.customers import Customer
 from models.master_data import CustomerVersion, GridMasterData
 from models.messages import MarketMessage
+from models.orders import ContractOrder
 from models.payments import DirectDebit
 from models.tenancy import Role
+from services.customer_data import CustomerChange, record_change
+from services.customer_versions import data_on
+from services.intake import intake
 from services.payment_runs import collect
 from tests import market
 from tests.cases import message_row
 from tests.end_of_supply import Supplied, decide, task_of
+from tests.factories import World
 from tests.flow import deliver, eventually, today
 from tests.test_api import Api
 from tests.test_dunning import Debt
@@ -40,8 +46,12 @@ def customer_number(engine: Engine, supplied: Supplied) -> str:
 
 
 def versions(engine: Engine, customer_id: int) -> list[CustomerVersion]:
+    """The changes (without the baseline version of the data as taken in at intake)."""
     with Session(engine) as session:
-        return list(session.exec(select(CustomerVersion).where(CustomerVersion.customer_id == customer_id)))
+        query = select(CustomerVersion).where(
+            CustomerVersion.customer_id == customer_id, CustomerVersion.source != "intake"
+        )
+        return list(session.exec(query.order_by(col(CustomerVersion.id))))
 
 
 async def test_changes_are_validated_and_kept_with_who_and_when(
@@ -63,6 +73,7 @@ async def test_changes_are_validated_and_kept_with_who_and_when(
         future = await api.http.patch(url, json={"phone": "030 123", "valid_from": later}, headers=key)
     assert mail.status_code == 200 and mail.json()["email"] == "erika@example.org"
     assert again.json()["versions"] == mail.json()["versions"]  # the same key: one change
+    assert mail.json()["versions"][0]["source"] == "intake"  # the data as it was before
     body = future.json()
     assert body["phone"] == "" and body["versions"][-1]["valid_from"] == later  # not in effect yet
     assert body["versions"][-1]["data"]["email"] == "erika@example.org"  # builds on the earlier change
@@ -205,3 +216,26 @@ async def test_grid_operators_master_data_matching_ours_needs_nobody(
         record = await eventually(lambda: grid_record(engine, supplied.malo_id), what="master data stored")
         await eventually(lambda: message_row(engine, received.message_id).state == "processed", what="processed")
     assert record.state == "matches" and record.differences == [] and record.workflow_id is None
+
+
+def test_data_valid_on_a_day_keeps_the_old_address_for_earlier_periods(engine: Engine, settings: Settings) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        world = World(session)
+        order = ContractOrder.model_validate(world.order(date(2025, 1, 1)))
+        contract, _ = intake(session, world.tenant, order, date(2024, 11, 1))
+        customer = session.get(Customer, contract.customer_id)
+        assert customer is not None
+        record_change(
+            session,
+            customer,
+            CustomerChange(street="Neuer Weg", house_number="1"),
+            key="t1",
+            changed_by="clerk",
+            source="api",
+            today=date(2026, 3, 1),
+            outbox=settings.customer_outbox_path,
+        )
+        session.commit()
+        assert data_on(session, customer, date(2025, 12, 31))["street"] == "Lindenweg"  # the bill of 2025
+        assert data_on(session, customer, date(2026, 3, 1))["street"] == "Neuer Weg"
+        assert customer.street == "Neuer Weg"
