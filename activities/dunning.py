@@ -276,8 +276,8 @@ class DunningActivities:
             if message is None:
                 message = _store_disconnection(session, tenant, contract, location, order)
             assert message.id is not None and message.receiver and message.interchange_ref
-            require_route(session, message)
-            self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw)
+            route = require_route(session, message)
+            self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw, route)
             if message.state != "sent":
                 message.state = "sent"
                 session.add(message)

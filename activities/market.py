@@ -1,6 +1,7 @@
 """Outbound UTILMD: build, store in the outbox with its references, hand to the transport (once per key)."""
 
 import hashlib
+import json
 import os
 import uuid
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from models.base import utcnow
 from models.contracts import Contract, MarketLocation
 from models.customers import Customer
 from models.messages import Direction, MarketMessage, MessageState
+from models.parties import PartnerCommunication
 from models.process import AnswerRequest, SendUtilmd, SentMessage
 from models.tenancy import Tenant
 from rules.calendar import BERLIN, answer_deadline, day_start
@@ -49,11 +51,11 @@ RETRY_WITHOUT_ROUTE = timedelta(minutes=15)
 """A request to a partner we cannot reach waits this long before it is tried again (in clearing meanwhile)."""
 
 
-def require_route(session: Session, message: MarketMessage) -> None:
+def require_route(session: Session, message: MarketMessage) -> PartnerCommunication:
     """Our own request goes out only with the receiver's communication data valid today; otherwise the message is
     in clearing and the activity fails visibly, to be retried once the directory has the data."""
     try:
-        partners.check_route(session, message, utcnow().astimezone(BERLIN).date())
+        return partners.check_route(session, message, utcnow().astimezone(BERLIN).date())
     except partners.NoCommunicationData as missing:
         session.commit()
         raise ApplicationError(
@@ -62,18 +64,34 @@ def require_route(session: Session, message: MarketMessage) -> None:
 
 
 class DropFolderTransport:
-    """Writes each outbound interchange as a file into ``outbox/<tenant>/<receiver>/``; rewriting is harmless."""
+    """Writes each outbound interchange as a file into ``outbox/<tenant>/<receiver>/``; rewriting is harmless.
+
+    With the receiver's communication data (our own requests) a ``<reference>.route.json`` next to it tells the
+    gateway the channel and address valid on the send day; answers go back the way the message came."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, tenant_id: str, receiver: str, reference: str, raw: bytes) -> Path:
+    def send(
+        self, tenant_id: str, receiver: str, reference: str, raw: bytes, route: PartnerCommunication | None = None
+    ) -> Path:
         target = self.folder / tenant_id / receiver / f"{reference}.edi"
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(raw)
-        os.replace(temporary, target)
+        if route is not None:
+            _write(
+                target.with_name(f"{reference}.route.json"),
+                json.dumps(
+                    {"channel": route.channel, "address": route.address, "valid_from": route.valid_from.isoformat()}
+                ).encode(),
+            )
+        _write(target, raw)
         return target
+
+
+def _write(target: Path, content: bytes) -> None:
+    temporary = target.with_suffix(target.suffix + ".tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
 
 
 class MarketActivities:
@@ -92,8 +110,8 @@ class MarketActivities:
                 message = self._store(session, request)
             assert message.id is not None and message.transaction_id and message.receiver
             assert message.interchange_ref and message.tenant_id and message.pruefidentifikator
-            require_route(session, message)
-            self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw)
+            route = require_route(session, message)
+            self.transport.send(message.tenant_id, message.receiver, message.interchange_ref, message.raw, route)
             if message.state != MessageState.SENT:
                 log.info(
                     "market message sent",

@@ -58,27 +58,31 @@ class ProductActivities:
             adjustment = _adjustment(session, chunk.adjustment_id)
             contract_ids = price_changes.affected(session, adjustment, chunk.after_contract_id, chunk.limit)
             for done, contract_id in enumerate(contract_ids, start=1):
-                key = f"price-adjustment:{adjustment.id}:{contract_id}"
-                contract = get_contract(session, contract_id)
-                today = utcnow().astimezone(BERLIN).date()
-                plan = products.replan(session, contract, adjustment.valid_from, today, key)
-                session.commit()
-                assert plan.id is not None
-                self.letters.tariff_letter(
-                    TariffLetter(
-                        contract_id=contract_id,
-                        kind="price_adjustment",
-                        effective_from=adjustment.valid_from,
-                        plan_id=plan.id,
-                        old_tariff_id=adjustment.tariff_id,
-                        key=f"{adjustment.id}:{contract_id}",
-                        reason=adjustment.reason,
-                    )
-                )
+                self.notify(session, adjustment, contract_id)
                 activity.heartbeat(done)
             return PriceChunkDone(
                 last_contract_id=contract_ids[-1] if contract_ids else chunk.after_contract_id, count=len(contract_ids)
             )
+
+    def notify(self, session: Session, adjustment: PriceAdjustment, contract_id: int) -> None:
+        """One customer: the budget plan at the new price and the notice (each once)."""
+        assert adjustment.id is not None
+        key = f"price-adjustment:{adjustment.id}:{contract_id}"
+        contract = get_contract(session, contract_id)
+        plan = products.replan(session, contract, adjustment.valid_from, utcnow().astimezone(BERLIN).date(), key)
+        session.commit()
+        assert plan.id is not None
+        self.letters.tariff_letter(
+            TariffLetter(
+                contract_id=contract_id,
+                kind="price_adjustment",
+                effective_from=adjustment.valid_from,
+                plan_id=plan.id,
+                old_tariff_id=adjustment.tariff_id,
+                key=f"{adjustment.id}:{contract_id}",
+                reason=adjustment.reason,
+            )
+        )
 
     @activity.defn
     def record_progress(self, progress: PriceProgress) -> None:

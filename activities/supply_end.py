@@ -88,8 +88,8 @@ class SupplyEndActivities:
             )
             session.commit()
             assert message.id is not None and message.receiver and message.interchange_ref
-            require_route(session, message)
-            self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw)
+            route = require_route(session, message)
+            self.transport.send(tenant.id, message.receiver, message.interchange_ref, message.raw, route)
             if message.state != "sent":
                 message.state = "sent"
                 session.add(message)

@@ -19,6 +19,7 @@ from edifact.envelope import Party, serialize_interchange
 from edifact.orders import OrdersCommunication, OrdersMessage, OrdersPosition, orders_interchange
 from models.base import utcnow
 from models.messages import Direction, MarketMessage, MessageState
+from models.parties import PartnerCommunication
 from rules.calendar import BERLIN, day_start
 from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
 from services import partners
@@ -59,7 +60,9 @@ LIMIT :limit
 
 
 class Transport(Protocol):
-    def send(self, tenant_id: str, receiver: str, reference: str, raw: bytes) -> object: ...
+    def send(
+        self, tenant_id: str, receiver: str, reference: str, raw: bytes, route: PartnerCommunication | None = None
+    ) -> object: ...
 
 
 def queue_reading_requests(session: Session, tenant_id: str, on: date, limit: int = 1000) -> int:
@@ -207,10 +210,10 @@ def send_queued_requests(session: Session, tenant_id: str, transport: Transport)
     for message in queued:
         assert message.receiver and message.interchange_ref
         try:
-            partners.check_route(session, message, today)
+            route = partners.check_route(session, message, today)
         except partners.NoCommunicationData:
             continue  # in clearing: sent by a later run once the directory has the receiver's data
-        transport.send(tenant_id, message.receiver, message.interchange_ref, message.raw)
+        transport.send(tenant_id, message.receiver, message.interchange_ref, message.raw, route)
         message.state, message.processed_at = MessageState.SENT, utcnow()
         session.add(message)
     session.flush()

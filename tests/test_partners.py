@@ -1,6 +1,7 @@
 """The market-partner directory: imported from CSV (all or nothing), communication data over time, and our own
 request to a partner without valid communication data waiting visibly in clearing until the directory has it."""
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -98,7 +99,9 @@ def test_request_to_a_partner_without_communication_data_waits_in_clearing(
     with Session(engine) as session:
         message = session.exec(select(MarketMessage).where(MarketMessage.business_key == request.business_key)).one()
     assert message.state == "sent" and message.error is None and sent.receiver == grid
-    assert len(list(tmp_path.rglob("*.edi"))) == 1
+    [written] = list(tmp_path.rglob("*.edi"))
+    route = json.loads(written.with_name(written.stem + ".route.json").read_text())
+    assert route == {"channel": "as4", "address": "https://as4.example", "valid_from": str(today())}
 
 
 @pytest.mark.usefixtures("cli_env")
