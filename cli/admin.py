@@ -16,7 +16,13 @@ from models.parties import MarketPartner, PartnerCommunication, PartnerRole
 from models.tenancy import Role, Tenant
 from rules.ids import InvalidIdentifier, validate_iban, validate_market_partner_id
 from services.master_data import save_tariff_price
-from services.partners import CHANNELS, DirectoryError, import_directory
+from services.partners import (
+    CHANNELS,
+    FRAMEWORK_KINDS,
+    DirectoryError,
+    archive_framework_contract,
+    import_directory,
+)
 
 tenant_app = typer.Typer(help="Tenants (the client suppliers).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -143,6 +149,32 @@ def partner_import(
             raise typer.Exit(1) from error
         session.commit()
     rprint(f"{result.partners} partners, {result.communications} communication entries imported")
+
+
+@partner_app.command("contract")
+def partner_contract(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the signed contract (PDF)")],
+    tenant: Annotated[str, typer.Option()],
+    partner: Annotated[str, typer.Option(help="the partner's code number")],
+    valid_from: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    kind: Annotated[str, typer.Option(help=", ".join(FRAMEWORK_KINDS))] = "grid_usage",
+    valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD, the first day it no longer holds")] = None,
+) -> None:
+    """Archive a framework contract with a partner (e.g. the grid-usage framework contract) with its dates."""
+    try:
+        start = date.fromisoformat(valid_from)
+        end = date.fromisoformat(valid_until) if valid_until else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    media = "application/pdf" if file.suffix.lower() == ".pdf" else "application/octet-stream"
+    with Session(get_engine()) as session:
+        try:
+            archive_framework_contract(session, tenant, partner, kind, start, end, file.read_bytes(), media)
+        except DirectoryError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(1) from error
+        session.commit()
+    rprint(f"{kind} contract with {partner} from {start} archived")
 
 
 @tariff_app.command("add")

@@ -23,6 +23,9 @@ class Customer(SQLModel, table=True):
     city: str = ""
     email: str = ""
     phone: str = ""
+    billing_channel: str = text_code(
+        10, default="", description="email or print; empty: e-mail when an address is known, else print"
+    )
     address_unreliable_since: datetime | None = instant(
         default=None, nullable=True, description="set by returned mail: letters by post are held until cleared"
     )

@@ -44,3 +44,18 @@ class PartnerCommunication(SQLModel, table=True):
     contact_email: str = Field(default="", max_length=200)
     contact_phone: str = Field(default="", max_length=50)
     created_at: datetime = instant(default_factory=utcnow)
+
+
+class FrameworkContract(SQLModel, table=True):
+    """A contract with a market partner (e.g. the grid-usage framework contract), archived as a document."""
+
+    __tablename__ = "framework_contract"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    partner_id: str = Field(foreign_key="market_partner.id", index=True)
+    kind: str = text_code(30, description="grid_usage (Netznutzungsvertrag), metering, other")
+    valid_from: date
+    valid_until: date | None = None
+    document_id: int = Field(foreign_key="document.id")
+    created_at: datetime = instant(default_factory=utcnow)

@@ -4,7 +4,7 @@ data valid on their day."""
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy.dialects.postgresql import insert
@@ -34,6 +34,9 @@ class CustomerChange(Strict):
     city: Text | None = None
     email: Text | None = None
     phone: Text | None = None
+    billing_channel: Literal["email", "print", ""] | None = Field(
+        None, description="how bills and letters go out; empty: by e-mail when an address is known"
+    )
     valid_from: date | None = Field(None, description="the day the change takes effect")
 
     def fields(self) -> dict[str, str]:

@@ -7,7 +7,18 @@ from sqlmodel import Session, col, select
 from models.customers import Customer
 from models.master_data import CustomerVersion
 
-FIELDS = ("first_name", "last_name", "company", "street", "house_number", "postcode", "city", "email", "phone")
+FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "email",
+    "phone",
+    "billing_channel",
+)
 
 
 def snapshot(customer: Customer) -> dict[str, str]:

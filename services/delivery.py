@@ -64,13 +64,15 @@ def deliver_letter(session: Session, document: Document, outbox: Path) -> Path |
 def deliver_document(session: Session, document: Document, outbox: Path, name: str, subject: str) -> Path | None:
     """Write an archived customer document to the customer's channel (rewriting the same file is harmless).
 
-    E-mail customers get an e-mail; the others a print. A print to an address that came back as undeliverable
-    is held (``delivery = "held"``) until the address is cleared (`release_held`)."""
+    E-mail customers (by their billing channel, or by having an address) get an e-mail; the others a print.
+    A print to an address that came back as undeliverable is held (``delivery = "held"``) until the address is
+    cleared (`release_held`)."""
     customer = _customer(session, document)
     tenant = session.get(Tenant, document.tenant_id)
     assert tenant is not None
     now = datetime.now(UTC)
-    if customer.email:
+    by_email = customer.billing_channel == "email" or (customer.billing_channel == "" and bool(customer.email))
+    if by_email and customer.email:
         path = write_file(outbox / "email" / f"{name}.eml", _email(tenant, customer, document, name, subject))
         document.delivery = "email"
     elif customer.address_unreliable_since is not None:

@@ -2,6 +2,7 @@
 check that our own requests go out only to partners we can reach on the send day."""
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -10,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, or_, select
 
 from models.base import utcnow
+from models.documents import Document
 from models.messages import MarketMessage
-from models.parties import MarketPartner, PartnerCommunication, PartnerRole
+from models.parties import FrameworkContract, MarketPartner, PartnerCommunication, PartnerRole
 from rules.ids import validate_iban, validate_market_partner_id
 
 CHANNELS = ("as4", "email", "drop")
@@ -135,3 +137,74 @@ def import_directory(session: Session, content: str) -> Imported:
         )
     session.flush()
     return Imported(partners=len(partners), communications=len(communications))
+
+
+FRAMEWORK_KINDS = ("grid_usage", "metering", "other")
+
+
+def archive_framework_contract(
+    session: Session,
+    tenant_id: str,
+    partner_id: str,
+    kind: str,
+    valid_from: date,
+    valid_until: date | None,
+    content: bytes,
+    media_type: str,
+) -> FrameworkContract:
+    """Archive a contract with a partner (e.g. the Netznutzungsrahmenvertrag) as a document; once per partner,
+    kind and start."""
+    if session.get(MarketPartner, partner_id) is None:
+        raise DirectoryError(f"{partner_id} is not in the directory")
+    if kind not in FRAMEWORK_KINDS:
+        raise DirectoryError(f"kind must be one of {', '.join(FRAMEWORK_KINDS)}")
+    if valid_until is not None and valid_until <= valid_from:
+        raise DirectoryError("the contract must end after it starts")
+    if not content:
+        raise DirectoryError("the file is empty")
+    key = f"framework-contract:{tenant_id}:{partner_id}:{kind}:{valid_from}"
+    session.execute(
+        insert(Document)
+        .values(
+            tenant_id=tenant_id,
+            business_key=key,
+            kind="framework_contract",
+            media_type=media_type,
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["business_key"])
+    )
+    document_id = session.exec(select(Document.id).where(Document.business_key == key)).one()
+    existing = session.exec(
+        select(FrameworkContract).where(
+            FrameworkContract.tenant_id == tenant_id,
+            FrameworkContract.partner_id == partner_id,
+            FrameworkContract.kind == kind,
+            FrameworkContract.valid_from == valid_from,
+        )
+    ).first()
+    contract = existing or FrameworkContract(
+        tenant_id=tenant_id, partner_id=partner_id, kind=kind, valid_from=valid_from, document_id=document_id or 0
+    )
+    contract.valid_until = valid_until
+    session.add(contract)
+    session.flush()
+    return contract
+
+
+def framework_contract_on(
+    session: Session, tenant_id: str, partner_id: str, kind: str, day: date
+) -> FrameworkContract | None:
+    return session.exec(
+        select(FrameworkContract)
+        .where(
+            FrameworkContract.tenant_id == tenant_id,
+            FrameworkContract.partner_id == partner_id,
+            FrameworkContract.kind == kind,
+            col(FrameworkContract.valid_from) <= day,
+            or_(col(FrameworkContract.valid_until).is_(None), col(FrameworkContract.valid_until) > day),
+        )
+        .order_by(col(FrameworkContract.valid_from).desc())
+    ).first()

@@ -191,3 +191,31 @@ def test_email_drop_through_the_cli(engine: Engine, world: World, settings: Sett
     with Session(engine) as session:
         [stored] = session.exec(select(Contact).where(Contact.customer_id == customer.id)).all()
     assert stored.identified_by == "email" and stored.workflow_id == f"contact/{world.tenant.id}/{stored.id}"
+
+
+def test_billing_channel_decides_between_email_and_print(engine: Engine, world: World, tmp_path: Path) -> None:
+    customer, _, _ = contract_for(engine, world, email="post@example.org")
+    with Session(engine) as session:
+        stored = session.get(Customer, customer.id)
+        assert stored is not None
+
+        def letter(key: str) -> Document:
+            document = Document(
+                tenant_id=world.tenant.id,
+                business_key=f"{key}:{stored.id}",
+                kind="payment_reminder",
+                customer_id=stored.id,
+                content=b"%PDF-1.4",
+                sha256="0" * 64,
+            )
+            session.add(document)
+            session.flush()
+            return document
+
+        by_default = letter("default")
+        deliver_letter(session, by_default, tmp_path)
+        stored.billing_channel = "print"  # the customer wants paper although we have an e-mail address
+        on_paper = letter("paper")
+        deliver_letter(session, on_paper, tmp_path)
+        assert (by_default.delivery, on_paper.delivery) == ("email", "print")
+        session.rollback()

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from activities.market import DropFolderTransport, MarketActivities
 from cli.main import app
+from models.documents import Document
 from models.messages import MarketMessage
 from models.parties import MarketPartner, PartnerCommunication
 from models.process import SendUtilmd
-from services.partners import DirectoryError, communication_on, import_directory
+from services.partners import DirectoryError, communication_on, framework_contract_on, import_directory
 from tests.end_of_supply import Supplied
 from tests.factories import partner_id
 from tests.flow import today
@@ -117,3 +118,25 @@ def test_partners_import_through_the_cli(engine: Engine, tmp_path: Path) -> None
     assert refused.exit_code == 1 and "header" in refused.output
     with Session(engine) as session:
         assert communication_on(session, grid, date(2026, 2, 1)) is not None
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_framework_contract_is_archived_with_its_dates(
+    engine: Engine, tmp_path: Path, client: object, settings: object
+) -> None:
+    supplied = Supplied.create(engine, client, settings, start=date(2025, 1, 1))  # type: ignore[arg-type]
+    grid, tenant = supplied.world.grid_operator.id, supplied.world.tenant.id
+    pdf = tmp_path / "nnrv.pdf"
+    pdf.write_bytes(b"%PDF-1.4 Netznutzungsrahmenvertrag")
+    args = ["partners", "contract", str(pdf), "--tenant", tenant, "--partner", grid, "--valid-from", "2025-01-01"]
+    result = CliRunner().invoke(app, [*args, "--valid-until", "2027-01-01"])
+    assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(app, [*args[:-1], "2027-02-01", "--valid-until", "2027-01-01"])
+    assert bad.exit_code == 1 and "end after it starts" in bad.output
+    with Session(engine) as session:
+        current = framework_contract_on(session, tenant, grid, "grid_usage", date(2026, 6, 1))
+        assert (
+            current is not None and framework_contract_on(session, tenant, grid, "grid_usage", date(2027, 1, 1)) is None
+        )
+        document = session.get(Document, current.document_id)
+    assert document is not None and document.content == pdf.read_bytes() and document.kind == "framework_contract"

@@ -76,6 +76,7 @@ class CustomerView(BaseModel):
     city: str
     email: str
     phone: str
+    billing_channel: str
     address_unreliable_since: datetime | None
     contracts: list[ContractSummary]
     versions: list[VersionView]
