@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Base64Bytes, Field, StringConstraints, TypeAdapter, model_validator
 
-from models.orders import Iban, Key, MaloId, PartnerId, Postcode, Strict, Text
+from models.orders import CustomerFields, Iban, Key, MaloId, PartnerId, Postcode, Strict, Text
 from rules.contacts import Category, Channel, ComplaintKind
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -55,20 +55,8 @@ class InstalmentRequest(Strict):
     first_due: date
 
 
-class MasterDataRequest(Strict):
+class MasterDataRequest(CustomerFields):
     action: Literal["master_data"]
-    first_name: Text | None = None
-    last_name: Text | None = None
-    company: Text | None = None
-    street: Text | None = None
-    house_number: Text | None = None
-    postcode: Postcode | None = None
-    city: Text | None = None
-    email: Text | None = None
-    phone: Text | None = None
-
-    def changes(self) -> dict[str, str]:
-        return self.model_dump(exclude={"action"}, exclude_none=True)
 
 
 class CallbackRequest(Strict):

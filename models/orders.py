@@ -36,6 +36,29 @@ class CustomerData(Strict):
     phone: Text = ""
 
 
+class CustomerFields(Strict):
+    """Changed customer data: only the fields given change (validated like intake)."""
+
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company: Text | None = None
+    street: Text | None = None
+    house_number: Text | None = None
+    postcode: Postcode | None = None
+    city: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    billing_channel: Literal["email", "print", ""] | None = Field(
+        None, description="how bills and letters go out; empty: by e-mail when an address is known"
+    )
+
+    def changes(self) -> dict[str, str]:
+        return {name: value for name, value in self.model_dump(exclude_none=True).items() if name in FIELD_NAMES}
+
+
+FIELD_NAMES = frozenset(CustomerFields.model_fields)
+
+
 class LocationData(Strict):
     malo_id: MaloId
     grid_operator_id: PartnerId

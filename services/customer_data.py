@@ -4,7 +4,7 @@ data valid on their day."""
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy.dialects.postgresql import insert
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from models.base import utcnow
 from models.customers import Customer
 from models.master_data import CustomerVersion
-from models.orders import Postcode, Strict, Text
+from models.orders import CustomerFields
 from services.customer_versions import FIELDS, data_on, snapshot
 from services.delivery import release_held
 
@@ -22,25 +22,10 @@ MARKET_FIELDS = frozenset({"first_name", "last_name", "company", "street", "hous
 ADDRESS_FIELDS = frozenset({"street", "house_number", "postcode", "city"})
 
 
-class CustomerChange(Strict):
+class CustomerChange(CustomerFields):
     """Changed fields only (validated like intake); ``valid_from`` empty: today."""
 
-    first_name: Text | None = None
-    last_name: Text | None = None
-    company: Text | None = None
-    street: Text | None = None
-    house_number: Text | None = None
-    postcode: Postcode | None = None
-    city: Text | None = None
-    email: Text | None = None
-    phone: Text | None = None
-    billing_channel: Literal["email", "print", ""] | None = Field(
-        None, description="how bills and letters go out; empty: by e-mail when an address is known"
-    )
     valid_from: date | None = Field(None, description="the day the change takes effect")
-
-    def fields(self) -> dict[str, str]:
-        return self.model_dump(exclude={"valid_from"}, exclude_none=True)
 
 
 def record_change(
@@ -64,7 +49,7 @@ def record_change(
     valid_from = change.valid_from or today
     _baseline(session, customer)
     before = data_on(session, customer, valid_from)
-    changed = {name: value for name, value in change.fields().items() if before.get(name) != value}
+    changed = {name: value for name, value in change.changes().items() if before.get(name) != value}
     if not changed:
         return None
     session.execute(

@@ -12,32 +12,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from models.process import BankDetailsRequest, NewMandate, ProcessStatus, TaskDecision
     from rules.ids import validate_iban
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
 
 
 @workflow.defn
-class BankDetailsWorkflow:
-    def __init__(self) -> None:
-        self.case = Casework()
-
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
+class BankDetailsWorkflow(ClerkWorkflow):
+    def check_decision(self, decision: TaskDecision) -> None:
         if decision.decision == "new_mandate":
             validate_iban(str(decision.data.get("iban", "")))
             date.fromisoformat(str(decision.data.get("signed_on", "")))
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state, waiting_for=self.case.waiting_for, open_task_ids=sorted(self.case.desk.open)
-        )
 
     @workflow.run
     async def run(self, request: BankDetailsRequest) -> ProcessStatus:

@@ -6,7 +6,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
-    from models.process import ContractStateChange, TaskDecision, TaskRequest
+    from models.process import ContractStateChange, ProcessStatus, TaskDecision, TaskRequest
     from rules.calendar import BERLIN
     from workflows import search
     from workflows.clerk import ClerkDesk
@@ -115,3 +115,33 @@ class Casework:
 
     def today(self) -> date:
         return workflow.now().astimezone(BERLIN).date()
+
+
+class ClerkWorkflow:
+    """Base of processes that ask clerks: the ``decide`` update (checked by ``check_decision``) and the ``status``
+    query with the open tasks."""
+
+    def __init__(self) -> None:
+        self.case = Casework()
+
+    @workflow.update
+    async def decide(self, decision: TaskDecision) -> str:
+        await self.case.desk.record(decision)
+        return "accepted"
+
+    @decide.validator
+    def _validate_decision(self, decision: TaskDecision) -> None:
+        self.case.desk.validate(decision)
+        self.check_decision(decision)
+
+    def check_decision(self, decision: TaskDecision) -> None:
+        """Refuse a decision whose data does not fit (raise ValueError); every decision fits by default."""
+
+    def waiting_for(self) -> str | None:
+        return self.case.waiting_for
+
+    @workflow.query
+    def status(self) -> ProcessStatus:
+        return ProcessStatus(
+            state=self.case.state, waiting_for=self.waiting_for(), open_task_ids=sorted(self.case.desk.open)
+        )

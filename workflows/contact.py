@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.contacts import CALLBACK_ATTEMPTS, CallbackWindow, Category, Channel, ComplaintKind
     from rules.contacts import next_callback_window as next_window
     from workflows import search
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
 
 FIRST_LEVEL = "first_level"
@@ -70,25 +70,9 @@ def _validate_data(decision: TaskDecision) -> None:
 
 
 @workflow.defn
-class ContactWorkflow:
-    def __init__(self) -> None:
-        self.case = Casework()
-
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
+class ContactWorkflow(ClerkWorkflow):
+    def check_decision(self, decision: TaskDecision) -> None:
         _validate_data(decision)
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state, waiting_for=self.case.waiting_for, open_task_ids=sorted(self.case.desk.open)
-        )
 
     @workflow.run
     async def run(self, case: ContactCase) -> ProcessStatus:

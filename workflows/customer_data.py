@@ -18,13 +18,12 @@ with workflow.unsafe.imports_passed_through():
         MarketTarget,
         ProcessStatus,
         SendUtilmd,
-        TaskDecision,
         VersionCase,
         VersionFacts,
     )
     from rules.calendar import add_working_days, at_local_time, day_start
     from workflows import search
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
     from workflows.conversation import Conversation
 
@@ -34,9 +33,9 @@ CONFIRMATIONS = frozenset({"55137"})
 
 
 @workflow.defn
-class CustomerDataChangeWorkflow:
+class CustomerDataChangeWorkflow(ClerkWorkflow):
     def __init__(self) -> None:
-        self.case = Casework()
+        super().__init__()
         self.conversation = Conversation()
         self.sent = 0
 
@@ -44,22 +43,8 @@ class CustomerDataChangeWorkflow:
     def market_answer(self, answer: MarketAnswer) -> None:
         self.conversation.receive(answer)
 
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state,
-            waiting_for=self.case.waiting_for or self.conversation.waiting_for,
-            open_task_ids=sorted(self.case.desk.open),
-        )
+    def waiting_for(self) -> str | None:
+        return self.case.waiting_for or self.conversation.waiting_for
 
     @workflow.run
     async def run(self, case: VersionCase) -> ProcessStatus:

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.calendar import at_local_time
     from rules.grid_invoices import MMM_PIDS
     from workflows import search
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
 
 QUEUE = "grid_invoices"
@@ -29,26 +29,10 @@ REJECTION_CODE = r"^[A-Z0-9]{2,3}$"
 
 
 @workflow.defn
-class GridInvoiceWorkflow:
-    def __init__(self) -> None:
-        self.case = Casework()
-
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
+class GridInvoiceWorkflow(ClerkWorkflow):
+    def check_decision(self, decision: TaskDecision) -> None:
         if decision.decision == "reject" and not re.fullmatch(REJECTION_CODE, str(decision.data.get("code", ""))):
             raise ValueError('reject needs data.code, the answer code of the decision tree, e.g. "A33"')
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state, waiting_for=self.case.waiting_for, open_task_ids=sorted(self.case.desk.open)
-        )
 
     @workflow.run
     async def run(self, case: GridInvoiceCase) -> ProcessStatus:

@@ -8,35 +8,17 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.customer_data import CustomerDataActivities
-    from models.process import GridMasterDataCase, GridMasterDataDecision, ProcessStatus, TaskDecision
+    from models.process import GridMasterDataCase, GridMasterDataDecision, ProcessStatus
     from rules.calendar import add_working_days, at_local_time
     from workflows import search
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
 
 QUEUE = "master_data"
 
 
 @workflow.defn
-class GridMasterDataWorkflow:
-    def __init__(self) -> None:
-        self.case = Casework()
-
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state, waiting_for=self.case.waiting_for, open_task_ids=sorted(self.case.desk.open)
-        )
-
+class GridMasterDataWorkflow(ClerkWorkflow):
     @workflow.run
     async def run(self, case: GridMasterDataCase) -> ProcessStatus:
         self.case.tenant_id = case.tenant_id

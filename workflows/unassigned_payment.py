@@ -10,33 +10,17 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from models.process import PaymentDecision, ProcessStatus, TaskDecision, UnassignedPayment
-    from workflows.casework import Casework
+    from workflows.casework import ClerkWorkflow
     from workflows.common import DB_ACTIVITY
 
 DECISIONS = ["assign", "refund", "keep_as_credit"]
 
 
 @workflow.defn
-class UnassignedPaymentWorkflow:
-    def __init__(self) -> None:
-        self.case = Casework()
-
-    @workflow.update
-    async def decide(self, decision: TaskDecision) -> str:
-        await self.case.desk.record(decision)
-        return "accepted"
-
-    @decide.validator
-    def _validate_decision(self, decision: TaskDecision) -> None:
-        self.case.desk.validate(decision)
+class UnassignedPaymentWorkflow(ClerkWorkflow):
+    def check_decision(self, decision: TaskDecision) -> None:
         if decision.decision in ("assign", "keep_as_credit") and not decision.data.get("account"):
             raise ValueError("name the contract account as data.account")
-
-    @workflow.query
-    def status(self) -> ProcessStatus:
-        return ProcessStatus(
-            state=self.case.state, waiting_for=self.case.waiting_for, open_task_ids=sorted(self.case.desk.open)
-        )
 
     @workflow.run
     async def run(self, payment: UnassignedPayment) -> ProcessStatus:
