@@ -42,8 +42,28 @@ PREVIOUS_SUPPLIER_ID = code_number("990000000033")
 
 
 def seed(engine: Engine) -> Tenant:
-    """Create the demo tenant, its partners and a tariff once; later calls change nothing."""
+    """Create the demo tenant, its partners (reachable by file transfer) and a tariff once; later calls change
+    nothing."""
     with Session(engine, expire_on_commit=False) as session:
+        for partner_id, name, role in (
+            (GRID_OPERATOR_ID, "Netz Demo GmbH", "grid_operator"),
+            (PREVIOUS_SUPPLIER_ID, "Altlieferant Demo AG", "supplier"),
+        ):
+            if session.get(MarketPartner, partner_id) is None:
+                session.add(MarketPartner(id=partner_id, name=name, role=role, division="strom"))
+                session.flush()
+            if not session.exec(
+                select(PartnerCommunication).where(PartnerCommunication.partner_id == partner_id)
+            ).first():
+                session.add(
+                    PartnerCommunication(
+                        partner_id=partner_id,
+                        valid_from=date(2020, 1, 1),
+                        channel="drop",
+                        address=f"outbox/{partner_id}",
+                    )
+                )
+        session.commit()
         tenant = session.get(Tenant, DEMO_TENANT)
         if tenant is not None:
             return tenant
@@ -59,21 +79,6 @@ def seed(engine: Engine) -> Tenant:
             email="kundenservice@stadtwerke-demo.de",
         )
         session.add(tenant)
-        for partner_id, name, role in (
-            (GRID_OPERATOR_ID, "Netz Demo GmbH", "grid_operator"),
-            (PREVIOUS_SUPPLIER_ID, "Altlieferant Demo AG", "supplier"),
-        ):
-            if session.get(MarketPartner, partner_id) is None:
-                session.add(MarketPartner(id=partner_id, name=name, role=role, division="strom"))
-                session.flush()
-                session.add(
-                    PartnerCommunication(
-                        partner_id=partner_id,
-                        valid_from=date(2020, 1, 1),
-                        channel="drop",
-                        address=f"outbox/{partner_id}",
-                    )
-                )
         session.flush()
         save_tariff_price(
             session,
