@@ -12,7 +12,7 @@ from models.documents import Document
 from models.tasks import Task
 from services import contacts
 from services.contact_processes import start_contact
-from tests.end_of_supply import task_of
+from tests.end_of_supply import Supplied, task_of
 
 
 async def send(engine: Engine, client: Client, task_queue: str, tenant_id: str, **contact: Any) -> Contact:
@@ -21,6 +21,13 @@ async def send(engine: Engine, client: Client, task_queue: str, tenant_id: str, 
         stored, _ = contacts.record(session, tenant_id, ContactIn.model_validate(contact))
         await start_contact(client, task_queue, session, stored)
         return stored
+
+
+async def send_for(supplied: "Supplied", **contact: Any) -> Contact:
+    """A contact to the supplied contract's tenant, its process started on the supplied contract's worker."""
+    return await send(
+        supplied.engine, supplied.client, supplied.settings.task_queue, supplied.world.tenant.id, **contact
+    )
 
 
 def contact_row(engine: Engine, contact_id: int | None) -> Contact:

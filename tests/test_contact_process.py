@@ -29,7 +29,7 @@ from models.process import LetterRequest, PartnerRequestOutcome
 from models.readings import MeterReading, ReadingWait
 from rules.calendar import BERLIN
 from tests.cases import task_row
-from tests.contacts import contact_row, documents, done, send, task
+from tests.contacts import contact_row, documents, done, send_for, task
 from tests.end_of_supply import Supplied, decide, finished
 from tests.factories import malo_id
 from tests.flow import eventually, open_task
@@ -84,11 +84,8 @@ async def test_web_form_meter_reading_is_stored_at_once(
         s = supplied(engine, time_env, settings)
         today = await today_on(time_env)
         value = Decimal(1000) + Decimal((today - START).days * 10)  # 10 kWh a day, as forecast
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="web",
             reference=f"web-{s.malo_id}",
             customer={"malo_id": s.malo_id},
@@ -108,11 +105,8 @@ async def test_implausible_reading_waits_for_a_clerk(
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
         today = await today_on(time_env)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="web",
             customer={"customer_number": customer_of(engine, s).customer_number},
             request={"action": "meter_reading", "value": "999", "read_on": today.isoformat()},
@@ -133,11 +127,8 @@ async def test_cancellation_by_letter_reviewed_handed_to_first_level_and_ending_
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
         customer = customer_of(engine, s)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="letter",
             sender={"name": f"Erika {customer.last_name}", "address": f"Lindenweg 7, {customer.postcode} Musterstadt"},
             subject="Kündigung",
@@ -165,11 +156,8 @@ async def test_clerk_decision_with_incomplete_data_is_refused(
 ) -> None:
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="email",
             sender={"email": "someone@example.org"},
             customer={"customer_number": customer_of(engine, s).customer_number},
@@ -210,11 +198,8 @@ async def test_move_with_new_supply_ends_the_old_and_starts_the_new(
         s = supplied(engine, time_env, settings)
         moved_out = await today_on(time_env) + timedelta(days=30)
         new_malo = malo_id()
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="phone",
             settled=True,
             customer={"malo_id": s.malo_id},
@@ -261,11 +246,8 @@ async def test_instalment_request_starts_a_payment_plan(
     async with build_worker(time_env.client, engine, settings):
         today = await today_on(time_env)
         debt = Debt(engine, time_env, settings, today)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            debt.tenant,
+        contact = await send_for(
+            debt.supplied,
             channel="phone",
             customer={"customer_number": customer_of(engine, debt.supplied).customer_number},
             subject="Ratenzahlung",
@@ -304,11 +286,8 @@ async def test_master_data_change_in_a_settled_call(
 ) -> None:
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="phone",
             settled=True,
             customer={"customer_number": customer_of(engine, s).customer_number},
@@ -325,11 +304,8 @@ async def test_overdue_review_moves_to_the_supervisors(
 ) -> None:
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="email",
             sender={"email": "x@example.org"},
             customer={"customer_number": customer_of(engine, s).customer_number},
@@ -359,11 +335,8 @@ async def test_callback_not_reached_twice_then_a_letter(
         s = supplied(engine, time_env, settings)
         now = (await time_env.get_current_time()).replace(second=0, microsecond=0)
         window = (now + timedelta(hours=1), now + timedelta(hours=3))
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="web",
             customer={"customer_number": customer_of(engine, s).customer_number},
             subject="Rückruf zur Abrechnung",
@@ -402,11 +375,8 @@ async def test_returned_mail_holds_letters_until_the_address_is_researched(
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
         customer = customer_of(engine, s)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="letter",
             category="returned_mail",
             customer={"customer_number": customer.customer_number},
@@ -487,11 +457,8 @@ async def test_regulator_complaint_notifies_the_client_at_once(
         session.commit()
     async with build_worker(time_env.client, engine, settings):
         customer = customer_of(engine, s)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="letter",
             sender={"name": "Bundesnetzagentur, Verbraucherservice Energie"},
             customer={"customer_number": customer.customer_number},
@@ -538,11 +505,8 @@ async def test_unknown_sender_is_identified_by_a_clerk(
 ) -> None:
     async with build_worker(time_env.client, engine, settings):
         s = supplied(engine, time_env, settings)
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="email",
             sender={"email": "unknown@example.org", "name": "Max Unbekannt"},
             subject="Zählerstand",
@@ -579,11 +543,8 @@ async def test_customers_final_reading_by_web_form_moves_the_waiting_final_readi
         s, workflow_id, end = await begin(engine, time_env, settings, days_ago=3)
         await eventually(lambda: _waiting(engine, workflow_id), what="final reading waits")
         value = 1000 + 10 * (end - START).days
-        contact = await send(
-            engine,
-            time_env.client,
-            settings.task_queue,
-            s.world.tenant.id,
+        contact = await send_for(
+            s,
             channel="web",
             customer={"malo_id": s.malo_id},
             request={"action": "meter_reading", "value": str(value), "read_on": end.isoformat()},
