@@ -1,6 +1,5 @@
 """Outbound UTILMD: build, store in the outbox with its references, hand to the transport (once per key)."""
 
-import hashlib
 import json
 import os
 import uuid
@@ -8,7 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -22,13 +20,14 @@ from edifact.utilmd import Division, UtilmdMessage, UtilmdParty, build_utilmd, p
 from models.base import utcnow
 from models.contracts import Contract, MarketLocation
 from models.customers import Customer
-from models.messages import Direction, MarketMessage, MessageState
+from models.messages import MarketMessage, MessageState
 from models.parties import PartnerCommunication
 from models.process import AnswerRequest, SendUtilmd, SentMessage
 from models.tenancy import Tenant
 from rules.calendar import BERLIN, answer_deadline, day_start
 from rules.market_processes import ASSOCIATION, NAD_CODE_LIST, UNB_QUALIFIER, exchange
 from services import partners
+from services.outbound import store_outbound
 
 log = get_logger()
 END_AT_ANSWERS = frozenset({"55017", "44017"})
@@ -155,7 +154,6 @@ class MarketActivities:
             message = self._master_data(request, location, sender, receiver, division, pid, now)
         else:
             message = self._supply(request, contract, customer, location, sender, receiver, pid, now)
-        transaction_id = message.transaction_id
         reference = new_reference(14)
         raw = serialize_interchange(
             Interchange(
@@ -166,31 +164,24 @@ class MarketActivities:
                 messages=[build_utilmd(message)],
             )
         )
-        session.execute(
-            insert(MarketMessage)
-            .values(
-                tenant_id=tenant.id,
-                direction=Direction.OUTBOUND,
-                state=MessageState.QUEUED,
-                business_key=request.business_key,
-                message_type="UTILMD",
-                pruefidentifikator=pid,
-                sender=sender,
-                receiver=receiver,
-                interchange_ref=reference,
-                document_number=message.document_number,
-                transaction_id=transaction_id,
-                malo_id=location.malo_id,
-                raw=raw,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                workflow_id=request.workflow_id,
-                created_at=utcnow(),
-                answer_due_at=answer_deadline(utcnow(), exchange(request.kind, division).answer_hour),
-            )
-            .on_conflict_do_nothing(index_elements=["business_key"])
+        message_row = store_outbound(
+            session,
+            request.business_key,
+            raw,
+            tenant_id=tenant.id,
+            message_type="UTILMD",
+            pruefidentifikator=pid,
+            sender=sender,
+            receiver=receiver,
+            interchange_ref=reference,
+            document_number=message.document_number,
+            transaction_id=message.transaction_id,
+            malo_id=location.malo_id,
+            workflow_id=request.workflow_id,
+            answer_due_at=answer_deadline(utcnow(), exchange(request.kind, division).answer_hour),
         )
         session.commit()
-        return session.exec(select(MarketMessage).where(MarketMessage.business_key == request.business_key)).one()
+        return message_row
 
     def _supply(
         self,
@@ -351,29 +342,22 @@ class AnswerActivities:
         )
         raw = reply_interchange(reply, utcnow())
         reference = parse_interchange(raw).reference
-        session.execute(
-            insert(MarketMessage)
-            .values(
-                tenant_id=row.tenant_id,
-                direction=Direction.OUTBOUND,
-                state=MessageState.QUEUED,
-                business_key=answer.business_key,
-                message_type="UTILMD",
-                pruefidentifikator=answer.pruefidentifikator,
-                sender=reply.sender,
-                receiver=reply.receiver,
-                interchange_ref=reference,
-                document_number=reply.document_number,
-                transaction_id=reply.transaction_id,
-                reference_transaction=request.transaction_id,
-                malo_id=request.malo_id,
-                raw=raw,
-                sha256=hashlib.sha256(raw).hexdigest(),
-                workflow_id=answer.workflow_id,
-                in_reply_to_id=row.id,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["business_key"])
+        store_outbound(
+            session,
+            answer.business_key,
+            raw,
+            tenant_id=row.tenant_id,
+            message_type="UTILMD",
+            pruefidentifikator=answer.pruefidentifikator,
+            sender=reply.sender,
+            receiver=reply.receiver,
+            interchange_ref=reference,
+            document_number=reply.document_number,
+            transaction_id=reply.transaction_id,
+            reference_transaction=request.transaction_id,
+            malo_id=request.malo_id,
+            workflow_id=answer.workflow_id,
+            in_reply_to_id=row.id,
         )
         if row.answered_at is None:
             row.answered_at = utcnow()

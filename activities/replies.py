@@ -1,10 +1,8 @@
 """Our answers to inbound interchanges: CONTRL for syntax, APERAK for content, stored in the outbox and sent."""
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from activities.market import DropFolderTransport
@@ -20,7 +18,8 @@ from edifact.aperak import (
 from edifact.contrl import contrl_acknowledgement, contrl_for_syntax_error, contrl_interchange, sender_of_broken
 from edifact.envelope import Interchange, Party, serialize_interchange, serialize_message, wrap_messages
 from edifact.errors import EdifactSyntaxError
-from models.messages import Direction, MarketMessage, MessageState
+from models.messages import MarketMessage, MessageState
+from services.outbound import store_outbound
 
 
 def _reference() -> str:
@@ -121,28 +120,22 @@ class Replies:
         existing = self.session.exec(select(MarketMessage).where(MarketMessage.business_key == key)).first()
         if existing is None:
             raw = wrap_messages(interchange, texts) if texts is not None else serialize_interchange(interchange)
-            self.session.execute(
-                insert(MarketMessage)
-                .values(
-                    tenant_id=self.inbound.tenant_id,
-                    direction=Direction.OUTBOUND,
-                    state=MessageState.SENT,
-                    business_key=key,
-                    message_type=message_type,
-                    sender=sender.id,
-                    receiver=receiver.id,
-                    interchange_ref=interchange.reference,
-                    raw=raw,
-                    sha256=hashlib.sha256(raw).hexdigest(),
-                    in_reply_to_id=self.inbound.id,
-                    message_count=len(texts) if texts is not None else len(interchange.messages),
-                    size_bytes=len(raw),
-                    created_at=_now(),
-                    processed_at=_now(),
-                )
-                .on_conflict_do_nothing(index_elements=["business_key"])
+            existing = store_outbound(
+                self.session,
+                key,
+                raw,
+                tenant_id=self.inbound.tenant_id,
+                state=MessageState.SENT,
+                message_type=message_type,
+                sender=sender.id,
+                receiver=receiver.id,
+                interchange_ref=interchange.reference,
+                in_reply_to_id=self.inbound.id,
+                message_count=len(texts) if texts is not None else len(interchange.messages),
+                size_bytes=len(raw),
+                created_at=_now(),
+                processed_at=_now(),
             )
-            existing = self.session.exec(select(MarketMessage).where(MarketMessage.business_key == key)).one()
         assert existing.tenant_id is not None and existing.receiver and existing.interchange_ref
         self.transport.send(existing.tenant_id, existing.receiver, existing.interchange_ref, existing.raw)
 

@@ -5,14 +5,12 @@ The grid operator is addressed as the metering operator (the engine knows no oth
 still does not come, the bill is estimated two weeks after the planned end (see services.billing).
 """
 
-import hashlib
 import uuid
 from datetime import date, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from edifact.envelope import Party, serialize_interchange
@@ -24,6 +22,7 @@ from rules.calendar import BERLIN, day_start
 from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
 from services import partners
 from services.billing_inputs import READING_WINDOW
+from services.outbound import store_outbound
 
 ASK_AFTER = timedelta(days=3)
 REGISTER_OBIS = {"strom": "1-1:1.8.0", "gas": "7-20:3.0.0"}
@@ -172,28 +171,20 @@ def store_orders(
             prepared_at=message.document_date,
         )
     )
-    session.execute(
-        insert(MarketMessage)
-        .values(
-            tenant_id=tenant_id,
-            direction=Direction.OUTBOUND,
-            state=MessageState.QUEUED,
-            business_key=business_key,
-            message_type="ORDERS",
-            pruefidentifikator=message.pruefidentifikator,
-            sender=message.sender,
-            receiver=message.receiver,
-            interchange_ref=reference,
-            document_number=message.document_number,
-            malo_id=malo_id,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            workflow_id=workflow_id,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["business_key"])
+    return store_outbound(
+        session,
+        business_key,
+        raw,
+        tenant_id=tenant_id,
+        message_type="ORDERS",
+        pruefidentifikator=message.pruefidentifikator,
+        sender=message.sender,
+        receiver=message.receiver,
+        interchange_ref=reference,
+        document_number=message.document_number,
+        malo_id=malo_id,
+        workflow_id=workflow_id,
     )
-    return session.exec(select(MarketMessage).where(MarketMessage.business_key == business_key)).one()
 
 
 def send_queued_requests(session: Session, tenant_id: str, transport: Transport) -> int:

@@ -1,22 +1,21 @@
 """Our answer to a grid operator's invoice: REMADV 33001 (Zahlungsavis) or 33002-33004 (Abweisung), stored once
 per invoice and queued for sending."""
 
-import hashlib
 import uuid
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from edifact.envelope import Party, serialize_interchange
 from edifact.remadv import RemadvItem, RemadvMessage, RemadvPositionRejection, RemadvRejection, remadv_interchange
 from models.base import utcnow
 from models.grid_invoices import GridInvoice
-from models.messages import Direction, MarketMessage, MessageState
+from models.messages import MarketMessage
 from models.tenancy import Tenant
 from rules.calendar import BERLIN
 from rules.market_processes import NAD_CODE_LIST, UNB_QUALIFIER
+from services.outbound import store_outbound
 
 ASSOCIATION = "2.9c"
 
@@ -82,26 +81,19 @@ def store_remadv(session: Session, row: GridInvoice) -> MarketMessage:
             prepared_at=now,
         )
     )
-    session.execute(
-        insert(MarketMessage)
-        .values(
-            tenant_id=row.tenant_id,
-            direction=Direction.OUTBOUND,
-            state=MessageState.QUEUED,
-            business_key=key,
-            message_type="REMADV",
-            pruefidentifikator=message.pruefidentifikator,
-            sender=message.sender,
-            receiver=message.receiver,
-            interchange_ref=reference,
-            document_number=message.document_number,
-            malo_id=row.malo_id,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            workflow_id=row.workflow_id,
-            in_reply_to_id=row.message_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["business_key"])
+    return store_outbound(
+        session,
+        key,
+        raw,
+        tenant_id=row.tenant_id,
+        message_type="REMADV",
+        pruefidentifikator=message.pruefidentifikator,
+        sender=message.sender,
+        receiver=message.receiver,
+        interchange_ref=reference,
+        document_number=message.document_number,
+        malo_id=row.malo_id,
+        workflow_id=row.workflow_id,
+        in_reply_to_id=row.message_id,
+        created_at=now,
     )
-    return session.exec(select(MarketMessage).where(MarketMessage.business_key == key)).one()
