@@ -19,6 +19,7 @@ from cli.edifact import edifact_app
 from cli.grid import grid_app
 from cli.ledger import ledger_app
 from cli.payments import payments_app
+from cli.prices import prices_app
 from cli.taxes import rates_app
 from core.settings import get_settings
 
@@ -39,6 +40,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(grid_app, name="grid")
 app.add_typer(rates_app, name="rates")
+app.add_typer(prices_app, name="prices")
 console = Console()
 
 

@@ -5,10 +5,13 @@ import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
+from typer.testing import CliRunner
 
+from cli.main import app
 from core.settings import Settings
 from models.billing import Bill
 from models.contracts import BudgetPlan, Contract, ContractTariff, Tariff, TariffPrice
@@ -23,6 +26,7 @@ from tests.end_of_supply import Supplied
 from tests.flow import today
 from tests.test_api import Api
 from tests.test_billing import Portfolio
+from tests.test_cli import cli_env  # noqa: F401 (fixture)
 from worker import build_worker
 
 pytest_plugins = ["tests.test_api"]
@@ -169,3 +173,23 @@ async def test_price_adjustment_and_special_cancellation_over_the_api(
             accepted.json()["workflow_id"], result_type=PartnerRequestOutcome
         ).result()
     assert outcome.end == change_on
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_price_adjustment_through_the_cli_with_progress(
+    engine: Engine, client: Client, settings: Settings
+) -> None:
+    supplied = Supplied.create(engine, client, settings, start=date(2025, 1, 1))
+    tenant = supplied.world.tenant.id
+    change_on = earliest_change(today(), basic_supply=False)
+    args = ["--tenant", tenant, "--tariff", "STROM-BASIS", "--working-price", "0.36", "--base-price", "130"]
+    too_soon = CliRunner().invoke(app, ["prices", "adjust", *args, "--valid-from", str(today())])
+    assert too_soon.exit_code == 1 and "earliest day" in too_soon.output
+    async with build_worker(client, engine, settings):
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["prices", "adjust", *args, "--valid-from", str(change_on), "--wait"]
+        )
+    assert result.exit_code == 0, result.output
+    assert "1/1" in result.output and "price-adjustment/" in result.output
+    status = CliRunner().invoke(app, ["prices", "status", result.output.split("price adjustment ")[1].split(":")[0]])
+    assert "notified: 1 of 1 customers" in status.output
