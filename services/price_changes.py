@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.base import utcnow
 from models.contracts import Contract, PriceAdjustment, Tariff, TariffPrice
@@ -21,7 +21,7 @@ WHERE c.tenant_id = :tenant AND c.id > :after
        ORDER BY t.valid_from DESC LIMIT 1),
       c.tariff_id
   ) = :tariff
-  {basic}
+  {only}
 ORDER BY c.id
 LIMIT :limit
 """
@@ -42,12 +42,25 @@ def affected(session: Session, adjustment: PriceAdjustment, after: int, limit: i
         "tariff": adjustment.tariff_id,
         "limit": limit,
     }
-    return list(session.execute(text(AFFECTED_SQL.format(basic="")), params).scalars())
+    return list(session.execute(text(AFFECTED_SQL.format(only="")), params).scalars())
+
+
+def concerns(session: Session, adjustment: PriceAdjustment, contract_id: int) -> bool:
+    """Whether the contract is on the adjusted tariff on the day the prices change."""
+    params = {
+        "tenant": adjustment.tenant_id,
+        "after": 0,
+        "day": adjustment.valid_from,
+        "tariff": adjustment.tariff_id,
+        "limit": 1,
+        "contract": contract_id,
+    }
+    return bool(session.execute(text(AFFECTED_SQL.format(only="AND c.id = :contract")), params).first())
 
 
 def _any_basic_supply(session: Session, tenant_id: str, tariff_id: int, day: date) -> bool:
     params = {"tenant": tenant_id, "after": 0, "day": day, "tariff": tariff_id, "limit": 1}
-    return bool(session.execute(text(AFFECTED_SQL.format(basic="AND c.basic_supply")), params).first())
+    return bool(session.execute(text(AFFECTED_SQL.format(only="AND c.basic_supply")), params).first())
 
 
 def announce(
@@ -116,13 +129,10 @@ def announce(
 
 def pending_for(session: Session, contract: Contract, received_on: date) -> PriceAdjustment | None:
     """The announced price change of the contract's tariff that has not taken effect yet, if any."""
+    assert contract.id is not None
     rows = session.exec(
         select(PriceAdjustment)
-        .where(PriceAdjustment.tenant_id == contract.tenant_id, PriceAdjustment.valid_from > received_on)
-        .order_by(PriceAdjustment.valid_from)  # type: ignore[arg-type]
+        .where(PriceAdjustment.tenant_id == contract.tenant_id, col(PriceAdjustment.valid_from) > received_on)
+        .order_by(col(PriceAdjustment.valid_from))
     ).all()
-    for adjustment in rows:
-        assert adjustment.id is not None
-        if contract.id in affected(session, adjustment, contract.id - 1 if contract.id else 0, 1):
-            return adjustment
-    return None
+    return next((adjustment for adjustment in rows if concerns(session, adjustment, contract.id)), None)

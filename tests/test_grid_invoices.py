@@ -164,7 +164,8 @@ async def test_quantity_within_the_tolerance_is_decided_by_a_clerk_before_the_du
         task = await task_of(engine, time_env.client, row.workflow_id, "grid_invoice_check")
         assert task.queue == "grid_invoices" and task.due_at is not None
         assert task.due_at.astimezone(BERLIN).date() < (row.due_date or date.max)
-        assert invoice_row(engine, invoice.document_number).state == "clearing"  # type: ignore[union-attr]
+        held = invoice_row(engine, invoice.document_number)
+        assert held is not None and held.state == "clearing"
         with pytest.raises(WorkflowUpdateFailedError):
             await decide(time_env.client, row.workflow_id, task, "reject", {"text": "no code"})
         await decide(time_env.client, row.workflow_id, task, "accept")
