@@ -45,7 +45,7 @@ class ProductActivities:
         with Session(self.engine) as session:
             adjustment = _adjustment(session, adjustment_id)
             if adjustment.state == "announced":
-                count = len(price_changes.affected(session, adjustment, 0, 10_000_000))
+                count = price_changes.count_affected(session, adjustment)
                 adjustment.customers, adjustment.state = count, "notifying"
                 session.add(adjustment)
                 session.commit()

@@ -45,6 +45,18 @@ def affected(session: Session, adjustment: PriceAdjustment, after: int, limit: i
     return list(session.execute(text(AFFECTED_SQL.format(only="")), params).scalars())
 
 
+def count_affected(session: Session, adjustment: PriceAdjustment) -> int:
+    params = {
+        "tenant": adjustment.tenant_id,
+        "after": 0,
+        "day": adjustment.valid_from,
+        "tariff": adjustment.tariff_id,
+        "limit": None,
+    }
+    query = f"SELECT count(*) FROM ({AFFECTED_SQL.format(only='')}) AS affected"
+    return int(session.execute(text(query), params).scalar_one())
+
+
 def concerns(session: Session, adjustment: PriceAdjustment, contract_id: int) -> bool:
     """Whether the contract is on the adjusted tariff on the day the prices change."""
     params = {
