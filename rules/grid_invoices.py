@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from edifact.invoic import InvoicMessage, check_arithmetic
 from rules.budget import vat_rate
-from rules.calendar import add_working_days, is_working_day, supply_date_from_instant
+from rules.calendar import BERLIN, add_working_days, is_working_day, supply_date_from_instant
 
 MINIMUM_PAYMENT_TERM_WT = 10
 ANSWER_BEFORE_DUE_WT = 4
@@ -139,17 +139,18 @@ def _header(invoice: InvoicMessage, facts: InvoiceFacts, start: date, end: date,
         return _reject(
             "A04", "Der NB ist der Marktlokation nicht einen Tag des Abrechnungszeitraumes zugeordnet.", tree
         )
-    invoice_date = invoice.document_date.date()
+    invoice_date = invoice.document_date.astimezone(BERLIN).date()
     if invoice_date > facts.received_on:
         return _reject("A07", "Rechnungsdatum liegt in der Zukunft.", tree)
     if facts.number_used:
         return _reject("A09", "Rechnungsnummer wurde bereits verwendet.", tree)
-    if invoice.due_date is not None:
-        earliest = add_working_days(facts.received_on, MINIMUM_PAYMENT_TERM_WT)
-        if invoice.due_date.date() < earliest:
-            return _reject(
-                "A10", f"Das Zahlungsziel ist unterschritten (frühestens {earliest:%d.%m.%Y}).", tree, earliest=earliest
-            )
+    if invoice.due_date is None:
+        return _reject("A90", "Das Fälligkeitsdatum (DTM+265) fehlt.", tree)
+    earliest = add_working_days(facts.received_on, MINIMUM_PAYMENT_TERM_WT)
+    if invoice.due_date.astimezone(BERLIN).date() < earliest:
+        return _reject(
+            "A10", f"Das Zahlungsziel ist unterschritten (frühestens {earliest:%d.%m.%Y}).", tree, earliest=earliest
+        )
     if facts.billed_before:
         return _reject("A12", "Abrechnungszeitraum wird doppelt abgerechnet.", tree)
     if not facts.prices and invoice.lines:
@@ -173,8 +174,9 @@ def _positions(
     for line in invoice.lines:
         if line.position in arithmetic:
             return _reject("A23", f"Ein Rechenfehler liegt vor: {arithmetic[line.position]}", tree, line.position)
-        line_start = line.period_start.date() if line.period_start else start
-        line_end = line.period_end.date() if line.period_end else end
+        division = facts.division
+        line_start = supply_date_from_instant(line.period_start, division) if line.period_start else start
+        line_end = supply_date_from_instant(line.period_end, division) if line.period_end else end
         if line_end > end:
             return _reject(
                 "A25", "Das Enddatum dieser Position > das Enddatum des Abrechnungszeitraums.", tree, line.position

@@ -94,73 +94,18 @@ class GridCase:
         due: date | None = None,
     ) -> InvoicMessage:
         """A Netznutzungsrechnung (base and work price) or an MMM invoice, adding up exactly."""
-        days = Decimal((end - start).days)
-        period = {"period_start": day_start(start, "strom"), "period_end": day_start(end, "strom")}
-        vat = InvoiceTax(rate=Decimal(19))
-        if mmm:
-            lines = [
-                InvoiceLine(
-                    position="1",
-                    article_id=MMM_ARTICLE,
-                    article_code_list="Z01",
-                    quantity=kwh,
-                    quantity_unit="KWH",
-                    amount=cents(kwh * MMM_PRICE),
-                    unit_price=MMM_PRICE,
-                    tax=vat,
-                    **period,
-                )
-            ]
-        else:
-            lines = [
-                InvoiceLine(
-                    position="1",
-                    article_id=BASE,
-                    article_code_list="Z09",
-                    quantity=Decimal(1),
-                    quantity_unit="H87",
-                    days=days,
-                    days_unit="DAY",
-                    amount=cents(days * BASE_PER_DAY),
-                    unit_price=BASE_PER_DAY,
-                    price_unit="DAY",
-                    tax=vat,
-                    **period,
-                ),
-                InvoiceLine(
-                    position="2",
-                    article_id=WORK,
-                    article_code_list="Z09",
-                    quantity=kwh,
-                    quantity_unit="KWH",
-                    amount=cents(kwh * work_price),
-                    unit_price=work_price,
-                    tax=vat,
-                    **period,
-                ),
-            ]
-        net = sum((line.amount or Decimal(0) for line in lines), Decimal("0.00"))
-        tax = cents(net * Decimal("0.19"))
-        issued = datetime.combine(received, datetime.min.time(), BERLIN).astimezone(UTC)
-        due_day = due or add_working_days(received, 15)
-        return InvoicMessage(
-            association="2.8e",
-            pruefidentifikator="31005" if mmm else "31002",
-            message_reference=uuid.uuid4().hex[:14].upper(),
-            category="380",
-            document_number=number or f"NNR-{uuid.uuid4().hex[:10].upper()}",
-            document_date=issued,
-            period_start=period["period_start"],
-            period_end=period["period_end"],
-            invoice_type="MMM" if mmm else "JVR",
-            sender=self.grid,
-            receiver=self.supplied.world.tenant.market_partner_id,
-            malo_id=self.supplied.malo_id,
-            due_date=datetime.combine(due_day, datetime.min.time(), BERLIN).astimezone(UTC),
-            lines=lines,
-            total=net + tax,
-            due_amount=net + tax,
-            taxes=[InvoiceTax(rate=Decimal(19), base=net, amount=tax)],
+        return build_invoice(
+            self.grid,
+            self.supplied.world.tenant.market_partner_id,
+            self.supplied.malo_id,
+            start,
+            end,
+            kwh,
+            received=received,
+            number=number,
+            work_price=work_price,
+            mmm=mmm,
+            due=due,
         )
 
     def storno(self, of: InvoicMessage, received: date) -> InvoicMessage:
@@ -190,6 +135,91 @@ class GridCase:
         s = self.supplied
         received = await deliver(s.engine, s.client, s.settings.task_queue, s.world.tenant, raw)
         return received.message_id
+
+
+def build_invoice(
+    grid: str,
+    receiver: str,
+    malo_id: str,
+    start: date,
+    end: date,
+    kwh: Decimal,
+    *,
+    received: date,
+    number: str | None = None,
+    work_price: Decimal = WORK_PER_KWH,
+    mmm: bool = False,
+    due: date | None = None,
+) -> InvoicMessage:
+    """A Netznutzungsrechnung (base and work price) or an MMM invoice, adding up exactly."""
+    days = Decimal((end - start).days)
+    period = {"period_start": day_start(start, "strom"), "period_end": day_start(end, "strom")}
+    vat = InvoiceTax(rate=Decimal(19))
+    if mmm:
+        lines = [
+            InvoiceLine(
+                position="1",
+                article_id=MMM_ARTICLE,
+                article_code_list="Z01",
+                quantity=kwh,
+                quantity_unit="KWH",
+                amount=cents(kwh * MMM_PRICE),
+                unit_price=MMM_PRICE,
+                tax=vat,
+                **period,
+            )
+        ]
+    else:
+        lines = [
+            InvoiceLine(
+                position="1",
+                article_id=BASE,
+                article_code_list="Z09",
+                quantity=Decimal(1),
+                quantity_unit="H87",
+                days=days,
+                days_unit="DAY",
+                amount=cents(days * BASE_PER_DAY),
+                unit_price=BASE_PER_DAY,
+                price_unit="DAY",
+                tax=vat,
+                **period,
+            ),
+            InvoiceLine(
+                position="2",
+                article_id=WORK,
+                article_code_list="Z09",
+                quantity=kwh,
+                quantity_unit="KWH",
+                amount=cents(kwh * work_price),
+                unit_price=work_price,
+                tax=vat,
+                **period,
+            ),
+        ]
+    net = sum((line.amount or Decimal(0) for line in lines), Decimal("0.00"))
+    tax = cents(net * Decimal("0.19"))
+    issued = datetime.combine(received, datetime.min.time(), BERLIN).astimezone(UTC)
+    due_day = due or add_working_days(received, 15)
+    return InvoicMessage(
+        association="2.8e",
+        pruefidentifikator="31005" if mmm else "31002",
+        message_reference=uuid.uuid4().hex[:14].upper(),
+        category="380",
+        document_number=number or f"NNR-{uuid.uuid4().hex[:10].upper()}",
+        document_date=issued,
+        period_start=period["period_start"],
+        period_end=period["period_end"],
+        invoice_type="MMM" if mmm else "JVR",
+        sender=grid,
+        receiver=receiver,
+        malo_id=malo_id,
+        due_date=datetime.combine(due_day, datetime.min.time(), BERLIN).astimezone(UTC),
+        lines=lines,
+        total=net + tax,
+        due_amount=net + tax,
+        taxes=[InvoiceTax(rate=Decimal(19), base=net, amount=tax)],
+    )
 
 
 def invoice_row(engine: Engine, number: str) -> GridInvoice | None:
