@@ -1,6 +1,6 @@
 """A contact as the API and the e-mail import receive it, and the actions a contact (or a clerk) asks for."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -9,6 +9,8 @@ from pydantic import AwareDatetime, Base64Bytes, Field, StringConstraints, TypeA
 from models.orders import CustomerFields, Iban, Key, MaloId, PartnerId, Postcode, Strict, Text
 from rules.contacts import Category, Channel, ComplaintKind
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""Senders' clocks may be a little ahead."""
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
@@ -132,4 +134,6 @@ class ContactIn(Strict):
             raise ValueError("a contact needs a subject, a text, a request or an attachment")
         if self.settled and self.channel != Channel.PHONE:
             raise ValueError("only a phone contact can be settled in the call")
+        if self.received_at is not None and self.received_at > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("a contact cannot be received in the future")
         return self

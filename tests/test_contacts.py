@@ -104,6 +104,8 @@ def test_invalid_contacts_are_refused_with_the_reason() -> None:
         ContactIn.model_validate({"channel": "email"})
     with pytest.raises(ValueError, match="only a phone contact"):
         ContactIn.model_validate({"channel": "email", "text": "x", "settled": True})
+    with pytest.raises(ValueError, match="in the future"):
+        ContactIn.model_validate({"channel": "letter", "text": "x", "received_at": "2999-01-01T10:00:00+01:00"})
     with pytest.raises(ValueError, match=r"(?i)iban"):
         ContactIn.model_validate(
             {
