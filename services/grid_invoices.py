@@ -355,9 +355,10 @@ def import_price_sheet(session: Session, tenant_id: str, partner_id: str, conten
     optional); a price of the same article and day is replaced. All or nothing; returns the number of prices."""
     if session.get(MarketPartner, partner_id) is None:
         raise PriceSheetError(f"grid operator {partner_id} is not a known market partner")
-    dialect = csv.Sniffer().sniff(content[:2048], delimiters=";,") if content.strip() else csv.excel
+    first = content.lstrip().split("\n", 1)[0]
+    delimiter = ";" if ";" in first else ","
     rows = []
-    for number, fields in enumerate(csv.reader(io.StringIO(content), dialect), start=1):
+    for number, fields in enumerate(csv.reader(io.StringIO(content), delimiter=delimiter), start=1):
         if not fields or not "".join(fields).strip() or fields[0].strip().lower() in ("article_id", "artikel-id"):
             continue
         if len(fields) < 3:

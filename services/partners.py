@@ -82,8 +82,8 @@ def import_directory(session: Session, content: str) -> Imported:
     ``valid_from`` and ``channel`` adds (or replaces) the communication data from that day. All lines or none."""
     if not content.strip():
         raise DirectoryError("the file is empty")
-    dialect = csv.Sniffer().sniff(content.splitlines()[0], delimiters=";,")
-    reader = csv.DictReader(io.StringIO(content), dialect=dialect)
+    first = content.lstrip().split("\n", 1)[0]
+    reader = csv.DictReader(io.StringIO(content.lstrip()), delimiter=";" if ";" in first else ",")
     unknown = set(reader.fieldnames or []) - set(COLUMNS)
     if unknown or not {"partner_id", "name", "role"} <= set(reader.fieldnames or []):
         raise DirectoryError(f"the header must name partner_id, name, role and may name {', '.join(COLUMNS[3:])}")

@@ -250,6 +250,8 @@ async def test_price_sheet_import_refuses_a_broken_file(
         with pytest.raises(PriceSheetError, match="not a known market partner"):
             import_price_sheet(session, case.tenant, "9900000000003", "X;2025-01-01;1\n")
         assert import_price_sheet(session, case.tenant, case.grid, "1-02-0-002,2025-06-01,0.0900\n") == 1
+        mixed = "1-02-0-001;2025-06-01;0.30000;DAY\n1-02-0-002;2025-06-01;0.0900\n"  # lines of 4 and 3 fields
+        assert import_price_sheet(session, case.tenant, case.grid, mixed) == 2
 
 
 @pytest.mark.parametrize(
