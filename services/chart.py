@@ -21,24 +21,42 @@ def ensure_chart(session: Session, tenant_id: str, division: str, chart: Chart |
 
     A role the division already has keeps its account, whatever its number."""
     roles = DEFAULT_CHART | (chart or {})
-    for role, (number, name) in roles.items():
+    found = _gl_accounts(session, tenant_id, division)
+    if set(roles) - set(found):  # first use of the division: one statement creates what is missing
         session.execute(
             insert(LedgerAccount)
-            .values(tenant_id=tenant_id, division=division, kind=AccountKind.GL, number=number, name=name, gl_role=role)
+            .values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "division": division,
+                        "kind": AccountKind.GL,
+                        "number": number,
+                        "name": name,
+                        "gl_role": role,
+                    }
+                    for role, (number, name) in roles.items()
+                    if role not in found
+                ]
+            )
             .on_conflict_do_nothing()
         )
+        found = _gl_accounts(session, tenant_id, division)
+    missing = sorted(set(roles) - set(found))
+    if missing:
+        raise ValueError(f"chart of {tenant_id}/{division}: no account for {', '.join(missing)} (number taken?)")
+    return found
+
+
+def _gl_accounts(session: Session, tenant_id: str, division: str) -> dict[str, int]:
     rows = session.exec(
-        select(LedgerAccount).where(
+        select(LedgerAccount.gl_role, LedgerAccount.id).where(
             LedgerAccount.tenant_id == tenant_id,
             LedgerAccount.division == division,
             LedgerAccount.kind == AccountKind.GL,
         )
     ).all()
-    found = {row.gl_role: row.id for row in rows if row.gl_role and row.id is not None}
-    missing = sorted(set(roles) - set(found))
-    if missing:
-        raise ValueError(f"chart of {tenant_id}/{division}: no account for {', '.join(missing)} (number taken?)")
-    return found
+    return {role: account_id for role, account_id in rows if role and account_id is not None}
 
 
 def party_account(session: Session, tenant_id: str, division: str, kind: str, number: str, name: str) -> int:
