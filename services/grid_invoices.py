@@ -25,7 +25,7 @@ from rules import grid_invoices as rules
 from rules.calendar import BERLIN, supply_date_from_instant
 from services.chart import book, party_account
 from services.final_reading import locations
-from services.ledger import allocate, reverse
+from services.ledger import allocate, open_amount, reverse
 from services.sepa import Debtor, Transfer, credit_transfer_file
 
 DONE_STATES = (InvoiceState.ACCEPTED, InvoiceState.PAID)
@@ -258,8 +258,10 @@ class PaymentBlocked(ValueError):
 
 
 def pay_due(session: Session, tenant_id: str, on: date) -> TransferRun:
-    """Pay every accepted invoice due by ``on`` not paid yet: one pain.001, one payment booking per invoice that
-    clears its creditor item. Invoices are locked; an invoice is paid once."""
+    """Pay every accepted invoice due by ``on`` not paid yet: one pain.001 with one transfer per grid operator.
+
+    What the grid operator owes us (a Storno of an invoice already paid) is set off first; the rest is paid and
+    booked, clearing the invoices' creditor items. Invoices are locked; an invoice is paid once."""
     tenant = session.get(Tenant, tenant_id)
     if tenant is None or not tenant.iban or not tenant.bic:
         raise PaymentBlocked(f"tenant {tenant_id} has no bank account (IBAN and BIC) to pay from")
@@ -280,45 +282,87 @@ def pay_due(session: Session, tenant_id: str, on: date) -> TransferRun:
     if not due:
         return TransferRun(key="", invoices=[], total=Decimal("0.00"), document_id=None)
     key = f"grid-payments:{tenant_id}:{on}:{due[0].id}"
-    transfers = []
+    by_creditor: dict[tuple[str, str], list[GridInvoice]] = {}
     for row in due:
-        partner = session.get(MarketPartner, row.partner_id)
+        by_creditor.setdefault((row.partner_id, row.division), []).append(row)
+    transfers = []
+    for (partner_id, division), rows in by_creditor.items():
+        partner = session.get(MarketPartner, partner_id)
         if partner is None or not partner.iban:
-            raise PaymentBlocked(
-                f"grid operator {row.partner_id} has no bank account (IBAN) to pay invoice {row.invoice_number} to"
+            numbers = ", ".join(row.invoice_number for row in rows)
+            raise PaymentBlocked(f"grid operator {partner_id} has no bank account (IBAN) to pay invoice {numbers} to")
+        creditor = party_account(session, tenant_id, division, "creditor", partner_id, partner.name)
+        set_off = _set_off_claims(session, creditor, on)
+        amount = sum((_pay(session, creditor, row, on) for row in rows), Decimal("0.00"))
+        for row in rows:
+            row.state, row.payment_key, row.paid_on = InvoiceState.PAID, key, on
+            session.add(row)
+        if amount > 0:
+            numbers = ", ".join(row.invoice_number for row in rows)
+            note = f" abzgl. {set_off} EUR Gutschrift" if set_off else ""
+            transfers.append(
+                Transfer(
+                    end_to_end_id=f"GP{rows[0].id}-{uuid.uuid4().hex[:12].upper()}"[:35],
+                    amount=amount,
+                    creditor_name=partner.name,
+                    creditor_iban=partner.iban,
+                    remittance=f"Rechnung {numbers}{note}"[:140],
+                )
             )
-        amount = row.due_amount or Decimal("0.00")
-        _book_payment(session, row, amount, on)
-        transfers.append(
-            Transfer(
-                end_to_end_id=f"GI{row.id}-{uuid.uuid4().hex[:12].upper()}"[:35],
-                amount=amount,
-                creditor_name=partner.name,
-                creditor_iban=partner.iban,
-                remittance=f"Rechnung {row.invoice_number}"[:140],
-            )
+    document_id = None
+    if transfers:
+        xml = credit_transfer_file(
+            Debtor(name=tenant.name, iban=tenant.iban, bic=tenant.bic),
+            transfers,
+            on,
+            f"GP{uuid.uuid4().hex.upper()}"[:35],
         )
-        row.state, row.payment_key, row.paid_on = InvoiceState.PAID, key, on
-        session.add(row)
-    xml = credit_transfer_file(
-        Debtor(name=tenant.name, iban=tenant.iban, bic=tenant.bic), transfers, on, f"GP{uuid.uuid4().hex.upper()}"[:35]
-    )
-    document = Document(
-        tenant_id=tenant_id,
-        business_key=f"pain.001:{key}",
-        kind="pain.001",
-        media_type="application/xml",
-        content=xml,
-        sha256=hashlib.sha256(xml).hexdigest(),
-    )
-    session.add(document)
-    session.flush()
+        document = Document(
+            tenant_id=tenant_id,
+            business_key=f"pain.001:{key}",
+            kind="pain.001",
+            media_type="application/xml",
+            content=xml,
+            sha256=hashlib.sha256(xml).hexdigest(),
+        )
+        session.add(document)
+        session.flush()
+        document_id = document.id
     total = sum((t.amount for t in transfers), Decimal("0.00"))
-    return TransferRun(key=key, invoices=[r.id for r in due if r.id is not None], total=total, document_id=document.id)
+    return TransferRun(key=key, invoices=[r.id for r in due if r.id is not None], total=total, document_id=document_id)
 
 
-def _book_payment(session: Session, row: GridInvoice, amount: Decimal, on: date) -> None:
-    creditor = party_account(session, row.tenant_id, row.division, "creditor", row.partner_id, row.partner_id)
+def _set_off_claims(session: Session, creditor: int, on: date) -> Decimal:
+    """Our open claims on the grid operator (debit items of its account) cleared against its invoices; returns
+    how much was set off."""
+    claims = session.exec(
+        select(PostingLine.id)
+        .where(
+            PostingLine.account_id == creditor,
+            col(PostingLine.debit) > 0,
+            col(PostingLine.due_date).is_not(None),
+        )
+        .order_by(col(PostingLine.due_date), col(PostingLine.id))
+    ).all()
+    used = Decimal("0.00")
+    for claim in claims:
+        assert claim is not None
+        before = open_amount(session, claim)
+        if before > 0:
+            used += before - allocate(session, claim, on)
+    return used
+
+
+def _pay(session: Session, creditor: int, row: GridInvoice, on: date) -> Decimal:
+    """Book the payment of what is still open of the invoice (after any set-off); returns the amount paid."""
+    item = session.exec(
+        select(PostingLine.id).where(
+            PostingLine.document_id == row.posting_document_id, PostingLine.account_id == creditor
+        )
+    ).first()
+    amount = open_amount(session, item) if item is not None else Decimal("0.00")
+    if amount <= 0:
+        return Decimal("0.00")
     document = book(
         session,
         tenant_id=row.tenant_id,
@@ -335,15 +379,9 @@ def _book_payment(session: Session, row: GridInvoice, amount: Decimal, on: date)
     payment = session.exec(
         select(PostingLine.id).where(PostingLine.document_id == document, PostingLine.account_id == creditor)
     ).one()
-    item = None
-    if row.posting_document_id is not None:
-        item = session.exec(
-            select(PostingLine.id).where(
-                PostingLine.document_id == row.posting_document_id, PostingLine.account_id == creditor
-            )
-        ).first()
     assert payment is not None
     allocate(session, payment, on, item)
+    return amount
 
 
 class PriceSheetError(ValueError):

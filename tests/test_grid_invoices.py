@@ -21,6 +21,7 @@ from services.grid_invoices import PriceSheetError, import_price_sheet
 from tests.conftest import samples_dir
 from tests.end_of_supply import Supplied, decide, finished, task_of
 from tests.flow import deliver, eventually
+from tests.flow import today as wall_clock_today
 from tests.grid import WORK_PER_KWH, GridCase, decided, invoice_row, remadv_of
 from tests.test_inbound_pipeline import addressed
 from tests.test_sepa import parse
@@ -291,3 +292,36 @@ async def test_shared_samples_go_through_the_process(
     answer = remadv_of(engine, answered)
     assert answer.category == "239" and answer.items[0].invoice_number == answered.invoice_number
     assert answer.items[0].rejection_code or answer.items[0].position_rejections
+
+
+async def test_storno_of_a_paid_invoice_is_set_off_against_the_next_payment(
+    engine: Engine, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with build_worker(time_env.client, engine, settings):
+        case = case_with_readings(engine, time_env, settings)
+        case.reading(date(2025, 7, 1), str(Decimal(1000) + KWH + Decimal("1800")))
+        first = case.invoice(START, END, KWH, received=await today_on(time_env))
+        await case.send(first)
+        paid = await eventually(lambda: decided(engine, first.document_number), what="first accepted")
+        assert paid.workflow_id is not None
+        assert (await finished(time_env, paid.workflow_id, ProcessStatus, days=40)).state == "paid"
+        today = await today_on(time_env)
+        storno = case.storno(first, today)
+        await case.send(storno)
+        await eventually(lambda: decided(engine, storno.document_number), what="storno confirmed")
+        assert balance(engine, case.tenant, "creditor", case.grid) == -(first.total or 0)  # the grid operator owes us
+        second = case.invoice(
+            END, date(2025, 7, 1), Decimal("1800"), received=wall_clock_today()
+        )  # as the inbox dates it
+        await case.send(second)
+        row = await eventually(lambda: decided(engine, second.document_number), what="second accepted")
+        assert row.state == "accepted" and row.workflow_id is not None, (row.rejection_code, row.rejection_text)
+        assert (await finished(time_env, row.workflow_id, ProcessStatus, days=40)).state == "paid"
+    assert second.total is not None and first.total is not None
+    settled = invoice_row(engine, second.document_number)
+    assert settled is not None
+    with Session(engine) as session:
+        [transfer] = session.exec(select(Document).where(Document.business_key == f"pain.001:{settled.payment_key}"))
+    amount = f"{second.total - first.total:.2f}".encode()
+    assert b">" + amount + b"<" in transfer.content and b"Gutschrift" in transfer.content
+    assert balance(engine, case.tenant, "creditor", case.grid) == 0
