@@ -102,7 +102,7 @@ class CustomerDataChangeWorkflow(ClerkWorkflow):
                 ),
                 **DB_ACTIVITY,
             )
-            today = workflow.now().date()
+            today = self.case.today()
             deadline = day_start(add_working_days(today, ANSWER_WITHIN_WT), "strom")
             answer = await self.conversation.wait(
                 CONFIRMATIONS, deadline, f"55137 from the grid operator of {target.malo_id}", sent.transaction_id
