@@ -6,7 +6,8 @@ replay. New histories are recorded with ``BPO_RECORD_HISTORIES=1 pytest tests/te
 
 import json
 import os
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ from temporalio.worker import Replayer
 from core.settings import Settings
 from tests import market
 from tests.cases import Case
+from tests.contacts import send_for, task
+from tests.end_of_supply import Supplied, decide, task_of
+from tests.flow import eventually, today
+from tests.grid import GridCase, invoice_row
 from worker import WORKFLOWS, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -57,3 +62,33 @@ async def test_record_histories(engine: Engine, client: Client, settings: Settin
         query = f"WorkflowType = 'InboundMessageWorkflow' AND BpoTenant = '{case.world.tenant.id}'"
         inbound = [w async for w in client.list_workflows(query)]
         await _save("inbound_message_routed", client.get_workflow_handle(inbound[0].id))
+
+
+@pytest.mark.skipif(not RECORD, reason="records histories only with BPO_RECORD_HISTORIES=1")
+async def test_record_customer_center_and_grid_invoice_histories(
+    engine: Engine, client: Client, settings: Settings
+) -> None:
+    supplied = Supplied.create(engine, client, settings, start=date(2025, 1, 1))
+    grid = GridCase.create(supplied)
+    async with build_worker(client, engine, settings):
+        contact = await send_for(
+            supplied,
+            channel="email",
+            sender={"email": "x@example.org"},
+            customer={"malo_id": supplied.malo_id},
+            subject="Frage zum Tarif",
+            text="Welcher Preis gilt ab Januar?",
+        )
+        review = await task(engine, client, contact, "review")
+        await decide(client, contact.workflow_id or "", review, "to_first_level")
+        first = await task(engine, client, contact, "first_level")
+        await decide(client, contact.workflow_id or "", first, "answered", {"note": "Preisblatt gesendet"})
+        await client.get_workflow_handle(contact.workflow_id or "").result()
+        await _save("contact_handed_over_and_answered", client.get_workflow_handle(contact.workflow_id or ""))
+        invoice = grid.invoice(date(2025, 1, 1), date(2025, 4, 1), Decimal("900"), received=today())  # no readings
+        await grid.send(invoice)
+        row = await eventually(lambda: invoice_row(engine, invoice.document_number), what="invoice stored")
+        check = await task_of(engine, client, row.workflow_id or "", "grid_invoice_check")
+        await decide(client, row.workflow_id or "", check, "reject", {"code": "A34", "text": "Werte fehlen"})
+        await client.get_workflow_handle(row.workflow_id or "").result()
+        await _save("grid_invoice_cleared_and_rejected", client.get_workflow_handle(row.workflow_id or ""))
