@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -10,9 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
 
@@ -103,5 +107,46 @@ def render_html(template: str, context: Mapping[str, Any]) -> str:
 def render_pdf(template: str, context: Mapping[str, Any]) -> RenderedDocument:
     """Render a template to an A4 PDF; relative URLs (base.css) resolve inside this folder."""
     html = render_html(template, context)
-    pdf = HTML(string=html, base_url=f"{TEMPLATES_DIR.as_uri()}/").write_pdf()
+    fonts = _letter_fonts()
+    pdf = HTML(string=html, base_url=f"{TEMPLATES_DIR.as_uri()}/").write_pdf(
+        stylesheets=[fonts[0]] if fonts else None, font_config=fonts[1] if fonts else None
+    )
     return RenderedDocument(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), text_html=html)
+
+
+FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/share/fonts/TTF"))
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "kern")
+
+
+@cache
+def _letter_fonts() -> tuple[CSS, FontConfiguration] | None:
+    """The letter font (DejaVu Sans) without its layout tables, made once per machine from the installed font.
+
+    Embedding a font in a PDF subsets it, and subsetting reads the font's large layout tables every time: without
+    them a letter renders in less than half the time (kerning and ligatures are not used in letters). Where the
+    font is not installed, base.css falls back to the installed fonts."""
+    sources = {
+        weight: next((d / name for d in FONT_DIRS if (d / name).is_file()), None) for weight, name in FONT_FILES.items()
+    }
+    if any(path is None for path in sources.values()):
+        return None
+    target = Path(tempfile.gettempdir()) / "bpo-letter-fonts"
+    target.mkdir(exist_ok=True)
+    faces = []
+    for weight, source in sources.items():
+        assert source is not None
+        stripped = target / f"{hashlib.sha256(source.read_bytes()).hexdigest()[:16]}-{source.name}"
+        if not stripped.exists():
+            font = TTFont(source)
+            for table in LAYOUT_TABLES:
+                if table in font:
+                    del font[table]
+            partial = stripped.with_suffix(f".{os.getpid()}.part")
+            font.save(partial)
+            os.replace(partial, stripped)
+        faces.append(
+            f'@font-face {{ font-family: "BPO Letter"; font-weight: {weight}; src: url("{stripped.as_uri()}"); }}'
+        )
+    config = FontConfiguration()
+    return CSS(string="\n".join(faces), font_config=config), config
