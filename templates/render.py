@@ -142,8 +142,9 @@ def _letter_fonts() -> tuple[CSS, FontConfiguration] | None:
             for table in LAYOUT_TABLES:
                 if table in font:
                     del font[table]
-            partial = stripped.with_suffix(f".{os.getpid()}.part")
-            font.save(partial)
+            handle, partial = tempfile.mkstemp(dir=target, suffix=".part")  # unique: threads may race here
+            with os.fdopen(handle, "wb") as file:
+                font.save(file)
             os.replace(partial, stripped)
         faces.append(
             f'@font-face {{ font-family: "BPO Letter"; font-weight: {weight}; src: url("{stripped.as_uri()}"); }}'
