@@ -60,13 +60,11 @@ import psycopg
 from dateutil.relativedelta import relativedelta
 from psycopg.rows import dict_row, namedtuple_row, tuple_row
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 import models.tables  # noqa: F401  (registers every table, so the ORM resolves foreign keys)
-from bench.harness import batched, drop_database, execute, libpq, peak_rss_mb, timed
-from core import migrate
-from core.db import database_url, make_engine
+from bench.harness import batched, create_database, drop_database, execute, libpq, peak_rss_mb, timed
+from core.db import make_engine
 from rules.budget import first_instalment_due
 from rules.calendar import BERLIN
 from rules.ids import malo_check_digit, market_partner_check_digit
@@ -1473,15 +1471,6 @@ def run_child(step: str, *args: str) -> Any:
     return result
 
 
-def create_database() -> str:
-    """A fresh database with the schema; returns its URL."""
-    name = f"bpo_bench_billing_{uuid.uuid4().hex[:8]}"
-    execute(database_url(), f'CREATE DATABASE "{name}"')
-    url = make_url(database_url()).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    return url
-
-
 def vacuum(url: str) -> None:
     execute(url, "VACUUM (ANALYZE)")
 
@@ -1653,7 +1642,7 @@ def main() -> None:
         return
     if args.contracts < 2:
         parser.error("at least 2 contracts")
-    url = create_database()
+    url = create_database("bpo_bench_billing")
     try:
         results = measure(url, args)
     finally:

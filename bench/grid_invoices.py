@@ -18,16 +18,14 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 import models.tables  # noqa: F401  (registers every table)
 from activities.grid_invoices import GridInvoiceActivities
 from activities.inbox import InboxActivities
 from activities.market import DropFolderTransport
-from bench.harness import drop_database, execute, peak_rss_mb
-from core import migrate
-from core.db import database_url, make_engine
+from bench.harness import create_database, drop_database, peak_rss_mb
+from core.db import make_engine
 from edifact.envelope import Party, serialize_interchange
 from edifact.invoic import invoic_interchange
 from models.contracts import ContractState
@@ -45,19 +43,11 @@ from tests.grid import BASE, BASE_PER_DAY, WORK, WORK_PER_KWH, build_invoice
 START, END, KWH = date(2025, 1, 1), date(2025, 4, 1), Decimal("900")
 
 
-def create_database() -> str:
-    name = f"bpo_bench_invoices_{uuid.uuid4().hex[:8]}"
-    execute(database_url(), f'CREATE DATABASE "{name}"')
-    url = make_url(database_url()).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    return url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=2000, help="invoices, one per MaLo (default 2,000)")
     args = parser.parse_args()
-    url = create_database()
+    url = create_database("bpo_bench_invoices")
     engine = make_engine(url, pool_size=4)
     try:
         with Session(engine, expire_on_commit=False) as session:

@@ -2,12 +2,16 @@
 
 import resource
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+from core import migrate
+from core.db import database_url
 
 T = TypeVar("T")
 
@@ -16,6 +20,15 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def create_database(prefix: str) -> str:
+    """A fresh database with the schema, named ``{prefix}_{random}``; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    execute(database_url(), f'CREATE DATABASE "{name}"')
+    url = make_url(database_url()).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    return url
 
 
 def drop_database(url: str) -> None:

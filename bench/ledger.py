@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from calendar import monthrange
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -33,13 +32,11 @@ from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 import models.tables  # noqa: F401  (registers every table, so the ORM resolves foreign keys)
-from bench.harness import batched, drop_database, execute, libpq, peak_rss_mb, timed
-from core import migrate
-from core.db import database_url, make_engine
+from bench.harness import batched, create_database, drop_database, execute, libpq, peak_rss_mb, timed
+from core.db import make_engine
 from models.documents import Document
 from models.ledger import LedgerAccount
 from models.tenancy import Tenant
@@ -370,15 +367,6 @@ def run_child(step: str, *args: str) -> Any:
     return result
 
 
-def create_database() -> str:
-    """A fresh database with the schema; returns its URL."""
-    name = f"bpo_bench_{uuid.uuid4().hex[:8]}"
-    execute(database_url(), f'CREATE DATABASE "{name}"')
-    url = make_url(database_url()).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    return url
-
-
 def measure(url: str, lines: int, accounts: int, batch: int, sample: int) -> dict[str, Any]:
     """Run the steps in order, each in a child process."""
     results = {"accounts": run_child("accounts", url, str(accounts))}
@@ -490,7 +478,7 @@ def main() -> None:
         return
     if args.lines < 2 or args.accounts < 1:
         parser.error("at least 2 lines and 1 account")
-    url = create_database()
+    url = create_database("bpo_bench")
     try:
         results = measure(url, args.lines, args.accounts, args.batch, args.sample)
     finally:

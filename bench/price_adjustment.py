@@ -10,22 +10,19 @@ that a repeated run does nothing again. Reports customers per second, the share 
 
 import argparse
 import time
-import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 import models.tables  # noqa: F401  (registers every table)
 from activities.documents import DocumentActivities
 from activities.products import ProductActivities
-from bench.harness import drop_database, execute, peak_rss_mb, timed
-from core import migrate
-from core.db import database_url, make_engine
+from bench.harness import create_database, drop_database, peak_rss_mb, timed
+from core.db import make_engine
 from models.base import utcnow
 from models.contracts import ContractState, PriceAdjustment
 from models.orders import ContractOrder
@@ -38,19 +35,11 @@ from tests.factories import World
 CHUNK = 200
 
 
-def create_database() -> str:
-    name = f"bpo_bench_prices_{uuid.uuid4().hex[:8]}"
-    execute(database_url(), f'CREATE DATABASE "{name}"')
-    url = make_url(database_url()).set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade(url)
-    return url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contracts", type=int, default=1000, help="customers on the tariff (default 1,000)")
     args = parser.parse_args()
-    url = create_database()
+    url = create_database("bpo_bench_prices")
     engine = make_engine(url, pool_size=4)
     try:
         with Session(engine, expire_on_commit=False) as session:
